@@ -1,0 +1,79 @@
+/**
+ * `npm run bench`: the homeserver in its own process on the machine's
+ * disk-backed Postgres (fsync on), load from this process. Prints a table and
+ * writes bench/results/latest.json. `npm run bench -- --quick` runs a smaller
+ * version of every scenario (a smoke test of the benchmark itself).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { migrateToLatest } from '../server/storage/migrate.ts';
+import { connectDatabase } from '../server/storage/connection.ts';
+import { databaseUrl, findLocalPostgres, withAdminClient } from '../test/support/postgres.ts';
+import { round, startBenchServer, type LatencySummary } from './support.ts';
+import { insertBaseline } from './scenarios/insert-baseline.ts';
+import { sendThroughput } from './scenarios/send.ts';
+import { deliveryLatency } from './scenarios/delivery.ts';
+import { initialSync, messagesLatency } from './scenarios/history.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const scale = values.quick ? 0.05 : 1;
+const n = (full: number, minimum = 1) => Math.max(minimum, Math.round(full * scale));
+
+async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+  await withAdminClient(adminUrl, async (client: pg.Client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${name}`);
+  });
+  const url = databaseUrl(adminUrl, name);
+  const handle = connectDatabase(url, { poolSize: 1 });
+  await migrateToLatest(handle.db);
+  await handle.stop();
+  return url;
+}
+
+function ratio(send: LatencySummary, baseline: LatencySummary): number {
+  return round(send.per_second / baseline.per_second);
+}
+
+async function main(): Promise<void> {
+  const adminUrl = await findLocalPostgres();
+  if (!adminUrl) throw new Error('the benchmark needs the machine Postgres at 127.0.0.1:5432 (disk-backed, fsync on)');
+  const url = await freshDatabase(adminUrl, 'palisade_bench');
+  const results: Record<string, unknown> = { date: new Date().toISOString(), quick: values.quick, scale };
+  const want = (name: string) => !values.only || values.only.split(',').includes(name);
+
+  const server = await startBenchServer(url);
+  try {
+    if (want('send')) {
+      const base1 = await insertBaseline(url, n(500, 50), 1);
+      const base10 = await insertBaseline(url, n(500, 50), 10);
+      const base32 = await insertBaseline(url, n(1000, 50), 32);
+      const one = await sendThroughput(server, { label: 'one', total: n(500, 50), senders: 1, rooms: 1 });
+      const ten = await sendThroughput(server, { label: 'ten', total: n(500, 50), senders: 10, rooms: 1 });
+      const many = await sendThroughput(server, { label: 'many', total: n(1000, 64), senders: 32, rooms: n(50, 5) });
+      results.send = {
+        one_sender: { ...one, insert_baseline_per_second: base1.per_second, ratio_to_insert: ratio(one, base1) },
+        ten_senders_one_room: { ...ten, insert_baseline_per_second: base10.per_second, ratio_to_insert: ratio(ten, base10) },
+        thirty_two_senders_fifty_rooms: { ...many, insert_baseline_per_second: base32.per_second, ratio_to_insert: ratio(many, base32) },
+      };
+    }
+    if (want('delivery')) results.delivery = await deliveryLatency(server, { listeners: n(100, 10), messages: n(50, 5) });
+    if (want('initial-sync')) results.initial_sync = await initialSync(server, { rooms: n(500, 20), eventsPerRoom: n(100, 10), samples: 3 });
+    if (want('messages')) results.messages = await messagesLatency(server, { events: n(100_000, 2000), samples: 20 });
+  } finally {
+    await server.stop();
+  }
+
+  for (const [section, value] of Object.entries(results)) {
+    if (typeof value !== 'object' || value === null) continue;
+    console.log(`\n${section}`);
+    const rows = Object.values(value).every((entry) => typeof entry === 'object') ? value : { [section]: value };
+    console.table(rows);
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(results, null, 2)}\n`);
+  console.log('written to bench/results/latest.json');
+}
+
+await main();

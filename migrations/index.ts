@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import * as accounts from './0001-accounts.ts';
+import * as rooms from './0002-rooms.ts';
+import * as e2ee from './0003-e2ee.ts';
+import * as media from './0004-media.ts';
+
+/** Every migration, in order. Never edit one that has been merged; add a new one. */
+export const migrations: Record<string, Migration> = {
+  '0001-accounts': accounts,
+  '0002-rooms': rooms,
+  '0003-e2ee': e2ee,
+  '0004-media': media,
+};

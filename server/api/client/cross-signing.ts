@@ -1,0 +1,48 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import { route } from '../../http/route.ts';
+import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
+import { crossSigningUploadNeedsUia, uploadCrossSigningKeys } from '../../e2ee/cross-signing.ts';
+import { uploadSignatures } from '../../e2ee/signature-upload.ts';
+import { CrossSigningKey, MAX_IDENTIFIER_LENGTH, MAX_KEY_ID_LENGTH } from '../../e2ee/key-json.ts';
+
+const PASSWORD_FLOWS = [['m.login.password']];
+/** Signing many devices and users at once stays well under this. */
+const MAX_SIGNATURE_UPLOAD_BYTES = 4 * 1024 * 1024;
+
+const DeviceSigningBody = z.looseObject({
+  master_key: CrossSigningKey.optional(),
+  self_signing_key: CrossSigningKey.optional(),
+  user_signing_key: CrossSigningKey.optional(),
+  auth: UiaAuth.optional(),
+});
+const SignaturesBody = z.record(
+  z.string().regex(/^@[^:]+:.+$/, 'expected a user ID').max(MAX_IDENTIFIER_LENGTH),
+  z.record(z.string().min(1).max(MAX_KEY_ID_LENGTH), z.looseObject({})),
+);
+
+export function mountCrossSigning(router: Router, app: AppContext): void {
+  /**
+   * POST /_matrix/client/v3/keys/device_signing/upload — behind UIA (m.login.password)
+   * unless there is no master key yet or the request repeats the stored keys.
+   */
+  route(router, app, { method: 'POST', path: '/_matrix/client/v3/keys/device_signing/upload', auth: 'user', body: DeviceSigningBody }, async ({ app, caller, body }) => {
+    const { auth, ...keys } = body;
+    let uiaSession: string | undefined;
+    if (await crossSigningUploadNeedsUia(app.db, caller.userId, keys)) {
+      uiaSession = (await requireUia(app, { requestKey: 'POST /keys/device_signing/upload', flows: PASSWORD_FLOWS, userId: caller.userId, auth })).sessionId;
+    }
+    await uploadCrossSigningKeys(app.db, caller.userId, keys, uiaSession !== undefined);
+    if (uiaSession) await finishUia(app, uiaSession);
+    return {};
+  });
+
+  /** POST /_matrix/client/v3/keys/signatures/upload — verified signatures are stored; the rest come back in `failures`. */
+  route(
+    router,
+    app,
+    { method: 'POST', path: '/_matrix/client/v3/keys/signatures/upload', auth: 'user', body: SignaturesBody, maxBodyBytes: MAX_SIGNATURE_UPLOAD_BYTES },
+    async ({ app, caller, body }) => uploadSignatures(app.db, caller.userId, app.config.server_name, body),
+  );
+}

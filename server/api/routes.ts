@@ -1,0 +1,56 @@
+import type Router from '@koa/router';
+import type { AppContext } from '../app-context.ts';
+import { mountHealth } from './health.ts';
+import { mountVersions } from './client/versions.ts';
+import { mountCapabilities } from './client/capabilities.ts';
+import { mountLogin } from './client/login.ts';
+import { mountRegister } from './client/register.ts';
+import { mountSession } from './client/session.ts';
+import { mountAccount } from './client/account.ts';
+import { mountDevices } from './client/devices.ts';
+import { mountKeys } from './client/keys.ts';
+import { mountCrossSigning } from './client/cross-signing.ts';
+import { mountKeyBackup } from './client/key-backup.ts';
+import { mountToDevice } from './client/to-device.ts';
+import { mountCreateRoom } from './client/create-room.ts';
+import { mountMembership } from './client/membership.ts';
+import { mountRoomState } from './client/room-state.ts';
+import { mountRoomEvents } from './client/room-events.ts';
+import { mountSync } from './client/sync.ts';
+import { mountFilter } from './client/filter.ts';
+import { mountPushRules } from './client/push-rules.ts';
+import { mountDirectory } from './client/directory.ts';
+import { mountKeyServer } from './federation/key-server.ts';
+import { mountSynapseRegister } from './admin/synapse-register.ts';
+import { mountMediaUpload } from './media/upload.ts';
+import { mountMediaDownload } from './media/download.ts';
+import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
+
+/** Every API area, one mount function each. */
+export function mountRoutes(router: Router, app: AppContext): void {
+  mountHealth(router, app);
+  mountVersions(router, app);
+  mountCapabilities(router, app);
+  mountLogin(router, app);
+  mountRegister(router, app);
+  mountSession(router, app);
+  mountAccount(router, app);
+  mountDevices(router, app);
+  mountKeys(router, app);
+  mountCrossSigning(router, app);
+  mountKeyBackup(router, app);
+  mountToDevice(router, app);
+  mountCreateRoom(router, app);
+  mountMembership(router, app);
+  mountRoomState(router, app);
+  mountRoomEvents(router, app);
+  mountSync(router, app);
+  mountFilter(router, app);
+  mountPushRules(router, app);
+  mountDirectory(router, app);
+  mountKeyServer(router, app);
+  mountSynapseRegister(router, app);
+  mountMediaUpload(router, app);
+  mountMediaDownload(router, app);
+  mountMediaConfigAndPreview(router, app);
+}

@@ -1,0 +1,130 @@
+import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { AppContext } from './app-context.ts';
+import { describeConfig, type Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
+import { createMetrics } from './metrics.ts';
+import { loadOrCreateSigningKey } from './signing-key.ts';
+import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type DatabaseHandle } from './storage/connection.ts';
+import { migrateToLatest } from './storage/migrate.ts';
+import { createNotifier } from './sync/notifier.ts';
+import { createRoomEventStream } from './sync/stream-writer.ts';
+
+/** How long in-flight requests get to finish on shutdown before connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface Homeserver {
+  app: AppContext;
+  /** Base URL of each HTTP listener, in config order (the first is the client API). */
+  urls: string[];
+  metricsUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts everything one process serves: database (and migrations), HTTP listeners, metrics. */
+export async function startHomeserver(config: Readonly<Config>, logger: Logger): Promise<Homeserver> {
+  logger.info(describeConfig(config), 'starting Palisade');
+  const database: DatabaseHandle = config.database_url
+    ? connectDatabase(config.database_url, { logger })
+    : await startEmbeddedDatabase(config.data_dir, logger);
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+    const notifier = createNotifier();
+    const roomEvents = await createRoomEventStream(database.db, notifier);
+    const app = buildAppContext(config, logger, database, { notifier, roomEvents });
+    return await listen(app, database);
+  } catch (error) {
+    await database.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+function buildAppContext(
+  config: Readonly<Config>,
+  logger: Logger,
+  database: DatabaseHandle,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
+): AppContext {
+  return {
+    config,
+    db: database.db,
+    logger,
+    metrics: createMetrics(),
+    signingKey: loadOrCreateSigningKey(config.signing_key_path),
+    ...streams,
+    registrationSharedSecret:
+      config.registration_shared_secret ??
+      readOrCreateSecret(config.registration_shared_secret_path ?? resolve(config.data_dir, 'registration_shared_secret')),
+    rateLimits: {
+      loginAddress: createRateLimiter(config.rc_login.address, 'login-address'),
+      loginAccount: createRateLimiter(config.rc_login.account, 'login-account'),
+      loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures'),
+      registration: createRateLimiter(config.rc_registration, 'registration'),
+      message: createRateLimiter(config.rc_message, 'message'),
+    },
+  };
+}
+
+async function listen(app: AppContext, database: DatabaseHandle): Promise<Homeserver> {
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  let metricsUrl: string | undefined;
+  for (const listener of app.config.listeners) {
+    const handler =
+      listener.type === 'metrics'
+        ? metricsHandler(app)
+        : createApp(app, { trustProxy: listener.x_forwarded }).callback();
+    for (const address of listener.bind_addresses) {
+      const server = createServer(handler);
+      await new Promise<void>((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(listener.port, address, () => resolveListen());
+      });
+      servers.push(server);
+      const { port } = server.address() as AddressInfo;
+      const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+      if (listener.type === 'metrics') metricsUrl ??= url;
+      else urls.push(url);
+      app.logger.info({ url, type: listener.type }, 'listening');
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      app.logger.info('shutting down: no new connections, finishing requests in flight');
+      // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
+      app.notifier.stop();
+      await Promise.all(servers.map((server) => closeServer(server)));
+      await database.stop();
+      app.logger.info('stopped');
+    })());
+  return { app, urls, metricsUrl, stop };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolveClose();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function metricsHandler(app: AppContext) {
+  return async (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => {
+    if (request.url?.split('?')[0] !== '/_synapse/metrics' && request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': app.metrics.registry.contentType });
+    response.end(await app.metrics.registry.metrics());
+  };
+}

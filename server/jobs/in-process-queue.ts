@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { backoffDelay, DEFAULT_ATTEMPTS, type EnqueueOptions, type JobDefinition, type JobQueue } from './job-queue.ts';
+import type { JobMetrics } from './job-metrics.ts';
+
+interface PendingJob {
+  name: string;
+  data: unknown;
+  jobId?: string;
+  attempt: number;
+  runAt: number;
+}
+
+/** Single-process adapter: timers and in-memory lists; pending work is re-derived by `recover` after a restart. */
+export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQueue {
+  const definitions = new Map<string, JobDefinition<any>>();
+  const waiting = new Map<string, PendingJob[]>();
+  const running = new Map<string, number>();
+  const delayed = new Map<string, number>();
+  const jobIds = new Set<string>();
+  const timers = new Set<NodeJS.Timeout>();
+  const intervals = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Set<Promise<void>>();
+  let processing = false;
+  let stopped = false;
+
+  const schedule = (job: PendingJob) => {
+    const delay = Math.max(0, job.runAt - Date.now());
+    if (delay === 0) {
+      const list = waiting.get(job.name) ?? [];
+      list.push(job);
+      waiting.set(job.name, list);
+      pump(job.name);
+      return;
+    }
+    delayed.set(job.name, (delayed.get(job.name) ?? 0) + 1);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      delayed.set(job.name, (delayed.get(job.name) ?? 1) - 1);
+      schedule({ ...job, runAt: 0 });
+    }, delay);
+    timers.add(timer);
+  };
+
+  const pump = (name: string) => {
+    if (!processing || stopped) return;
+    const definition = definitions.get(name);
+    const list = waiting.get(name);
+    if (!definition || !list) return;
+    while (list.length > 0 && (running.get(name) ?? 0) < (definition.concurrency ?? 1)) {
+      const job = list.shift()!;
+      running.set(name, (running.get(name) ?? 0) + 1);
+      const run = runJob(definition, job).finally(() => {
+        inFlight.delete(run);
+        running.set(name, (running.get(name) ?? 1) - 1);
+        pump(name);
+      });
+      inFlight.add(run);
+    }
+  };
+
+  const runJob = async (definition: JobDefinition<any>, job: PendingJob) => {
+    try {
+      await definition.handle(job.data, job.attempt);
+      if (job.jobId) jobIds.delete(job.jobId);
+      metrics.completed.inc({ queue: job.name });
+    } catch (error) {
+      metrics.failures.inc({ queue: job.name });
+      if (job.attempt >= (definition.attempts ?? DEFAULT_ATTEMPTS) || stopped) {
+        if (job.jobId) jobIds.delete(job.jobId);
+        logger.error({ err: error, job: job.name, attempt: job.attempt }, 'job failed for good');
+        return;
+      }
+      const delay = backoffDelay(definition, job.attempt);
+      logger.warn({ err: error, job: job.name, attempt: job.attempt, retry_in_ms: delay }, 'job failed; will retry');
+      schedule({ ...job, attempt: job.attempt + 1, runAt: Date.now() + delay });
+    }
+  };
+
+  return {
+    define(definition) {
+      definitions.set(definition.name, definition);
+    },
+    async enqueue(name, data, options: EnqueueOptions = {}) {
+      if (stopped) return;
+      if (options.jobId) {
+        if (jobIds.has(options.jobId)) return;
+        jobIds.add(options.jobId);
+      }
+      schedule({ name, data, jobId: options.jobId, attempt: 1, runAt: options.runAt ?? 0 });
+    },
+    async every(name, intervalMs, data) {
+      clearInterval(intervals.get(name));
+      intervals.set(name, setInterval(() => void this.enqueue(name, data, { jobId: `every:${name}` }), intervalMs));
+    },
+    async startProcessing() {
+      processing = true;
+      for (const definition of definitions.values()) await definition.recover?.();
+      for (const name of definitions.keys()) pump(name);
+    },
+    async depth() {
+      const counts: Record<string, number> = {};
+      for (const [name, list] of waiting) counts[name] = list.length;
+      for (const [name, count] of delayed) counts[name] = (counts[name] ?? 0) + count;
+      return counts;
+    },
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      for (const interval of intervals.values()) clearInterval(interval);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { AppContext } from '../app-context.ts';
+import { forbidden, notFound } from '../errors.ts';
+import { eventsInRange, findEvent } from '../storage/queries/events.ts';
+import { stateEventsAt } from '../storage/queries/room-state.ts';
+import { findRoom } from '../storage/queries/rooms.ts';
+import { formatRoomPosition } from '../sync/stream-token.ts';
+import { toClientEvents, type ClientEvent, type Viewer } from './client-event.ts';
+import { roomEvent } from './room-read.ts';
+import { filterVisibleEvents, readLimitOf } from './visibility.ts';
+
+/** Spec default for /messages `limit`, and our cap on it. */
+export const DEFAULT_MESSAGES_LIMIT = 10;
+export const MAX_MESSAGES_LIMIT = 1000;
+
+export interface MessagesQuery {
+  /** Position to start from; undefined: the newest (backwards) or oldest (forwards) end. */
+  from: number | undefined;
+  to: number | undefined;
+  direction: 'b' | 'f';
+  limit: number;
+  filter: { types?: string[]; not_types?: string[]; senders?: string[]; not_senders?: string[]; lazy_load_members?: boolean };
+}
+
+/**
+ * GET /rooms/{roomId}/messages: a page of the timeline, filtered by history
+ * visibility. A user who left reads only up to their leave. Positions are
+ * stream positions; a token means "after the event at that position".
+ */
+export async function paginateRoom(app: AppContext, viewer: Viewer, roomId: string, query: MessagesQuery): Promise<{ chunk: ClientEvent[]; start: string; end?: string }> {
+  if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
+  const limit = await readLimitOf(app.db, viewer.userId, roomId);
+  if (limit.membership === undefined || limit.forgotten) {
+    const [visibility] = await stateEventsAt(app.db, roomId, app.roomEvents.currentPosition(), { pairs: [{ type: 'm.room.history_visibility', state_key: '' }] });
+    if (visibility?.json.content.history_visibility !== 'world_readable') throw forbidden(`You are not a member of room ${roomId}`);
+  }
+  const newest = app.roomEvents.currentPosition();
+  const backwards = query.direction === 'b';
+  const start = query.from ?? (backwards ? newest : 0);
+  const bounds = backwards
+    ? { after: query.to ?? 0, upTo: Math.min(start, newest), direction: 'backwards' as const }
+    : { after: start, upTo: Math.min(query.to ?? newest, newest), direction: 'forwards' as const };
+  const rows = await eventsInRange(app.db, {
+    roomId,
+    ...bounds,
+    limit: query.limit,
+    types: query.filter.types,
+    notTypes: query.filter.not_types,
+    senders: query.filter.senders,
+    notSenders: query.filter.not_senders,
+  });
+  const visible = await filterVisibleEvents(app.db, viewer.userId, roomId, rows);
+  const chunk = await toClientEvents(app.db, visible, viewer);
+  // `end` is omitted when there is nothing further in this direction.
+  const last = rows.at(-1);
+  const end = rows.length < query.limit || !last ? undefined : formatRoomPosition(backwards ? last.stream_ordering - 1 : last.stream_ordering);
+  return { chunk, start: formatRoomPosition(start), ...(end ? { end } : {}) };
+}
+
+export interface ContextQuery {
+  limit: number;
+  filter: MessagesQuery['filter'];
+}
+
+/**
+ * GET /rooms/{roomId}/context/{eventId}: the event, up to `limit` events
+ * around it (half before, the rest after), and the state at the last event
+ * returned. 404 when the caller may not see the event, so nothing leaks.
+ */
+export async function eventContext(app: AppContext, viewer: Viewer, roomId: string, eventId: string, query: ContextQuery) {
+  const event = await roomEvent(app, viewer, roomId, eventId);
+  const target = (await findEvent(app.db, eventId))!;
+  const newest = app.roomEvents.currentPosition();
+  const filter = { types: query.filter.types, notTypes: query.filter.not_types, senders: query.filter.senders, notSenders: query.filter.not_senders };
+  const beforeLimit = Math.floor(query.limit / 2);
+  const before = await eventsInRange(app.db, { roomId, after: 0, upTo: target.stream_ordering - 1, direction: 'backwards', limit: beforeLimit, ...filter });
+  const after = await eventsInRange(app.db, { roomId, after: target.stream_ordering, upTo: newest, direction: 'forwards', limit: query.limit - beforeLimit, ...filter });
+  const visibleBefore = await filterVisibleEvents(app.db, viewer.userId, roomId, before);
+  const visibleAfter = await filterVisibleEvents(app.db, viewer.userId, roomId, after);
+  const start = (before.at(-1)?.stream_ordering ?? target.stream_ordering) - 1;
+  const end = after.at(-1)?.stream_ordering ?? target.stream_ordering;
+  const state = await stateEventsAt(app.db, roomId, Math.min(end, (await readLimitOf(app.db, viewer.userId, roomId)).upTo));
+  return {
+    event,
+    events_before: await toClientEvents(app.db, visibleBefore, viewer),
+    events_after: await toClientEvents(app.db, visibleAfter, viewer),
+    start: formatRoomPosition(start),
+    end: formatRoomPosition(end),
+    state: await toClientEvents(app.db, state, viewer),
+  };
+}

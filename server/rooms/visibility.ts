@@ -1,0 +1,71 @@
+import type { Queryable } from '../storage/database.ts';
+import { findMembership, stateHistory } from '../storage/queries/room-state.ts';
+import type { EventRow } from '../storage/tables/rooms.ts';
+
+/**
+ * History visibility (spec: client-server-api "Room history visibility"):
+ * which events of a room a user may see.
+ *
+ * - `world_readable`: anyone.
+ * - `shared`: members see all history; a user who left sees it up to the leave.
+ * - `invited`: from the point the user was invited.
+ * - `joined`: only while the user was joined.
+ *
+ * The visibility and the user's membership are those in force at each event
+ * (the visibility set before it, the membership including it, so one's own
+ * join is visible), read from the state history of just those two keys.
+ */
+
+/** How far into a room a user can read: everything, or up to the position where they left. */
+export interface ReadLimit {
+  membership: string | undefined;
+  /** Highest position the user may read (their leave or ban), or Infinity while invited or joined. */
+  upTo: number;
+  forgotten: boolean;
+}
+
+export async function readLimitOf(db: Queryable, userId: string, roomId: string): Promise<ReadLimit> {
+  const row = await findMembership(db, roomId, userId);
+  if (!row) return { membership: undefined, upTo: -1, forgotten: false };
+  const stillThere = row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock';
+  return { membership: row.membership, upTo: stillThere ? Number.POSITIVE_INFINITY : row.stream_ordering, forgotten: row.forgotten };
+}
+
+export async function filterVisibleEvents(db: Queryable, userId: string, roomId: string, rows: readonly EventRow[]): Promise<EventRow[]> {
+  if (rows.length === 0) return [];
+  const limit = await readLimitOf(db, userId, roomId);
+  const highest = Math.max(...rows.map((row) => row.stream_ordering));
+  // A former member's join may lie after the events read (shared history before it), but never after the leave.
+  const historyUpTo = Number.isFinite(limit.upTo) ? Math.max(highest, limit.upTo) : highest;
+  const history = await stateHistory(db, roomId, [{ type: 'm.room.history_visibility', state_key: '' }, { type: 'm.room.member', state_key: userId }], historyUpTo);
+  const visibilityChanges = history.filter((row) => row.type === 'm.room.history_visibility');
+  const membershipChanges = history.filter((row) => row.type === 'm.room.member');
+  const everJoinedBy = membershipChanges.find((row) => membershipOf(row.content) === 'join')?.stream_ordering;
+  const isMember = limit.membership === 'join' || (everJoinedBy !== undefined && !limit.forgotten);
+
+  return rows.filter((row) => {
+    const visibility = lastBefore(visibilityChanges, row.stream_ordering, false);
+    const historyVisibility = visibility ? String((visibility.content as Record<string, unknown>)?.history_visibility ?? 'shared') : 'shared';
+    if (historyVisibility === 'world_readable') return true;
+    if (row.stream_ordering > limit.upTo || limit.forgotten) return false;
+    const membership = membershipOf(lastBefore(membershipChanges, row.stream_ordering, true)?.content);
+    if (membership === 'join') return true;
+    if (historyVisibility === 'invited' && membership === 'invite') return true;
+    return historyVisibility === 'shared' && isMember;
+  });
+}
+
+/** The `membership` of a member event's content. */
+export function membershipOf(content: unknown): string | undefined {
+  const membership = (content as Record<string, unknown> | null)?.membership;
+  return typeof membership === 'string' ? membership : undefined;
+}
+
+function lastBefore<T extends { stream_ordering: number }>(rows: readonly T[], position: number, inclusive: boolean): T | undefined {
+  let found: T | undefined;
+  for (const row of rows) {
+    if (inclusive ? row.stream_ordering <= position : row.stream_ordering < position) found = row;
+    else break;
+  }
+  return found;
+}

@@ -1,0 +1,87 @@
+import type { Queryable, Tx } from '../database.ts';
+import type { EventRow, NewEventRow } from '../tables/rooms.ts';
+import type { PersistentEvent } from '../../rooms/event.ts';
+
+export async function insertEvent(tx: Tx, row: NewEventRow): Promise<void> {
+  await tx.insertInto('events').values({ ...row, json: JSON.stringify(row.json) as unknown as PersistentEvent }).execute();
+}
+
+export async function findEvent(db: Queryable, eventId: string): Promise<EventRow | undefined> {
+  return db.selectFrom('events').selectAll().where('event_id', '=', eventId).executeTakeFirst();
+}
+
+export async function findEvents(db: Queryable, eventIds: readonly string[]): Promise<EventRow[]> {
+  if (eventIds.length === 0) return [];
+  return db.selectFrom('events').selectAll().where('event_id', 'in', [...eventIds]).execute();
+}
+
+/** Replaces an event's JSON with its redacted form, for good. */
+export async function markRedacted(tx: Tx, eventId: string, redactedJson: PersistentEvent, redactionEventId: string): Promise<void> {
+  await tx
+    .updateTable('events')
+    .set({ json: JSON.stringify(redactedJson) as unknown as PersistentEvent, redacted_because: redactionEventId })
+    .where('event_id', '=', eventId)
+    .execute();
+}
+
+export interface EventRange {
+  roomId: string;
+  /** Exclusive lower bound. */
+  after: number;
+  /** Inclusive upper bound. */
+  upTo: number;
+  direction: 'forwards' | 'backwards';
+  limit: number;
+  types?: readonly string[];
+  notTypes?: readonly string[];
+  senders?: readonly string[];
+  notSenders?: readonly string[];
+}
+
+/** A room's events with positions in (after, upTo], oldest or newest first; uses (room_id, stream_ordering). */
+export async function eventsInRange(db: Queryable, range: EventRange): Promise<EventRow[]> {
+  let query = db
+    .selectFrom('events')
+    .selectAll()
+    .where('room_id', '=', range.roomId)
+    .where('stream_ordering', '>', range.after)
+    .where('stream_ordering', '<=', range.upTo);
+  if (range.types?.length) query = query.where('type', 'in', [...range.types]);
+  if (range.notTypes?.length) query = query.where('type', 'not in', [...range.notTypes]);
+  if (range.senders?.length) query = query.where('sender', 'in', [...range.senders]);
+  if (range.notSenders?.length) query = query.where('sender', 'not in', [...range.notSenders]);
+  return query
+    .orderBy('stream_ordering', range.direction === 'forwards' ? 'asc' : 'desc')
+    .limit(range.limit)
+    .execute();
+}
+
+/** Of `roomIds`, those with an event in (after, upTo]. */
+export async function roomsWithEventsBetween(db: Queryable, roomIds: readonly string[], after: number, upTo: number): Promise<string[]> {
+  if (roomIds.length === 0 || upTo <= after) return [];
+  const rows = await db
+    .selectFrom('events')
+    .select('room_id')
+    .distinct()
+    .where('room_id', 'in', [...roomIds])
+    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '<=', upTo)
+    .execute();
+  return rows.map((row) => row.room_id);
+}
+
+export async function findTxnEvent(db: Queryable, key: { user_id: string; device_id: string; scope: string; txn_id: string }): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('event_txns')
+    .select('event_id')
+    .where('user_id', '=', key.user_id)
+    .where('device_id', '=', key.device_id)
+    .where('scope', '=', key.scope)
+    .where('txn_id', '=', key.txn_id)
+    .executeTakeFirst();
+  return row?.event_id;
+}
+
+export async function insertTxn(tx: Tx, row: { user_id: string; device_id: string; scope: string; txn_id: string; event_id: string; created_ts: number }): Promise<void> {
+  await tx.insertInto('event_txns').values(row).execute();
+}

@@ -1,0 +1,79 @@
+/**
+ * Which positions of a stream readers may see. Positions are allocated from a
+ * Postgres sequence inside the writing transaction, so allocation order is not
+ * commit order: position 7 may commit while 6 is still being written. A reader
+ * that jumped to 7 would never see 6. So readers see a stream only up to
+ * `currentPosition()`: the highest position with nothing still unsettled at or
+ * below it.
+ *
+ * This tracker knows only the writers of this process. With several API
+ * processes writing, the pending set must be shared (each process publishing
+ * its lowest unsettled position over Redis or a Postgres table, readers taking
+ * the minimum): implement `PositionTracker` that way and nothing else changes.
+ */
+export interface PositionTracker {
+  /** Call before asking the sequence for a position; settle the reservation when the transaction ends. */
+  reserve(): PositionReservation;
+  /** Highest position below which everything is committed or abandoned. */
+  currentPosition(): number;
+  /** Called (synchronously) whenever `currentPosition()` advances. */
+  onAdvance(listener: (position: number) => void): () => void;
+}
+
+export interface PositionReservation {
+  /** The position the sequence gave this writer. */
+  assign(position: number): void;
+  /** The transaction ended (committed or rolled back): the position no longer holds readers back. */
+  settle(): void;
+}
+
+/** One writer between `reserve()` and `settle()`: its position, or the floor it will exceed once known. */
+interface InFlight {
+  position: number | undefined;
+  /** Every position allocated before this reservation was made; its own will be higher. */
+  floor: number;
+}
+
+/** The single-process tracker. `initial` is the highest position already in the database. */
+export function createLocalPositionTracker(initial: number): PositionTracker {
+  const inFlight = new Set<InFlight>();
+  const listeners = new Set<(position: number) => void>();
+  let highestAllocated = initial;
+  let current = initial;
+
+  function recompute(): void {
+    let limit = highestAllocated;
+    for (const writer of inFlight) {
+      limit = Math.min(limit, writer.position === undefined ? writer.floor : writer.position - 1);
+    }
+    if (limit > current) {
+      current = limit;
+      for (const listener of listeners) listener(current);
+    }
+  }
+
+  return {
+    reserve() {
+      const writer: InFlight = { position: undefined, floor: highestAllocated };
+      inFlight.add(writer);
+      let settled = false;
+      return {
+        assign(position) {
+          writer.position = position;
+          highestAllocated = Math.max(highestAllocated, position);
+        },
+        settle() {
+          if (settled) return;
+          settled = true;
+          inFlight.delete(writer);
+          recompute();
+        },
+      };
+    },
+    currentPosition: () => current,
+    onAdvance(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { ClientEvent } from '../rooms/client-event.ts';
+
+/** A room in `rooms.join` or `rooms.leave`. Others add ephemeral and account data as their streams arrive. */
+export interface SyncRoom {
+  timeline: { events: ClientEvent[]; limited: boolean; prev_batch: string };
+  state: { events: ClientEvent[] };
+  summary?: Record<string, unknown>;
+  ephemeral?: { events: unknown[] };
+  account_data?: { events: unknown[] };
+  unread_notifications?: Record<string, number>;
+}
+
+type StrippedState = { events: Array<Pick<ClientEvent, 'type' | 'state_key' | 'content' | 'sender'>> };
+
+export interface InvitedRoom {
+  invite_state: StrippedState;
+}
+
+export interface KnockedRoom {
+  knock_state: StrippedState;
+}
+
+/**
+ * Collects what each stream provider contributes and composes the /sync body.
+ * It holds no rules: providers decide what belongs, this only assembles.
+ */
+export class SyncResponseBuilder {
+  readonly join = new Map<string, SyncRoom>();
+  readonly invite = new Map<string, InvitedRoom>();
+  readonly leave = new Map<string, SyncRoom>();
+  readonly knock = new Map<string, KnockedRoom>();
+  /** Top-level sections other streams fill (to_device, device_lists, account_data, presence ...). */
+  readonly sections = new Map<string, unknown>();
+
+  /** Whether nothing changed: a long-poll keeps waiting while this is true. */
+  isEmpty(): boolean {
+    return this.join.size === 0 && this.invite.size === 0 && this.leave.size === 0 && this.knock.size === 0 && this.sections.size === 0;
+  }
+
+  toJSON(nextBatch: string): Record<string, unknown> {
+    return {
+      next_batch: nextBatch,
+      rooms: {
+        join: Object.fromEntries(this.join),
+        invite: Object.fromEntries(this.invite),
+        leave: Object.fromEntries(this.leave),
+        knock: Object.fromEntries(this.knock),
+      },
+      ...Object.fromEntries(this.sections),
+    };
+  }
+}

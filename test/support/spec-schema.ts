@@ -1,6 +1,6 @@
 /**
  * Checks our HTTP responses and events against the Matrix spec's own data
- * (`../shared/matrix-spec`, beside the repo root): OpenAPI 3.1 documents for
+ * (`vendor/matrix-spec`, an unchanged copy of the spec repository's data): OpenAPI 3.1 documents for
  * the APIs, JSON Schema 2020-12 for events.
  *
  * Paths are indexed eagerly (a plain YAML parse per API); a document is
@@ -34,7 +34,7 @@ export interface SpecResponse {
 }
 
 /** Resolved from this file, so it is the repo root's sibling wherever the repo is cloned. */
-const SPEC_DATA = fileURLToPath(new URL('../../../shared/matrix-spec/data/', import.meta.url));
+const SPEC_DATA = fileURLToPath(new URL('../../vendor/matrix-spec/data/', import.meta.url));
 const EVENT_SCHEMAS = path.join(SPEC_DATA, 'event-schemas', 'schema');
 const MAX_BODY_CHARS = 2000;
 const MAX_ERRORS = 25;

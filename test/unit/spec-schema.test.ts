@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { assertEventMatchesSpec, assertMatchesSpec } from '../support/spec-schema.ts';
 
-const SPEC_DATA = fileURLToPath(new URL('../../../shared/matrix-spec/data/', import.meta.url));
+const SPEC_DATA = fileURLToPath(new URL('../../vendor/matrix-spec/data/', import.meta.url));
 
 type Json = Record<string, unknown>;
 

@@ -6,6 +6,9 @@ import type { SigningKey } from './rooms/signing.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
+import type { KeyedBatcher } from './rooms/append-batcher.ts';
+import type { EventDraft } from './rooms/persist-event.ts';
+import type { PersistentEvent } from './rooms/event.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext {
@@ -18,6 +21,8 @@ export interface AppContext {
   notifier: Notifier;
   /** Positions of the room-event stream: allocated by writers, bounded for readers. */
   roomEvents: RoomEventStream;
+  /** Per-room queue of sends: one transaction at a time per room, with what queued behind it. */
+  roomAppends: KeyedBatcher<EventDraft, PersistentEvent>;
   /** Secret for Synapse-style shared-secret registration (configured, or generated in the data dir). */
   registrationSharedSecret: string;
   rateLimits: {

@@ -12,9 +12,12 @@ import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type Databa
 import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
+import { createKeyedBatcher } from './rooms/append-batcher.ts';
+import { appendDrafts, MAX_APPEND_BATCH } from './rooms/persist-event.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export interface Homeserver {
   app: AppContext;
@@ -49,7 +52,7 @@ function buildAppContext(
   database: DatabaseHandle,
   streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
 ): AppContext {
-  return {
+  const app: AppContext = {
     config,
     db: database.db,
     logger,
@@ -66,7 +69,9 @@ function buildAppContext(
       registration: createRateLimiter(config.rc_registration, 'registration'),
       message: createRateLimiter(config.rc_message, 'message'),
     },
+    roomAppends: createKeyedBatcher(MAX_APPEND_BATCH, (roomId, drafts) => appendDrafts(app, roomId, drafts)),
   };
+  return app;
 }
 
 async function listen(app: AppContext, database: DatabaseHandle): Promise<Homeserver> {
@@ -79,7 +84,9 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
         ? metricsHandler(app)
         : createApp(app, { trustProxy: listener.x_forwarded }).callback();
     for (const address of listener.bind_addresses) {
-      const server = createServer(handler);
+      // Idle keep-alive connections outlive a load balancer's usual 60 s idle timeout, so the proxy
+      // (or a client reusing a pooled socket) never writes into a socket we are closing.
+      const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handler);
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(listener.port, address, () => resolveListen());

@@ -6,7 +6,7 @@ import { insertRoom, insertRoomAlias } from '../storage/queries/rooms.ts';
 import { withTransaction } from '../storage/transaction.ts';
 import { MAX_IDENTIFIER_BYTES } from './identifiers.ts';
 import { profileContent, requireInvitableUser } from './membership.ts';
-import { appendEvent, type EventDraft, type LockedRoom } from './persist-event.ts';
+import { appendEvent, finishAppends, type EventDraft, type LockedRoom } from './persist-event.ts';
 import { DEFAULT_ROOM_VERSION, isSupportedRoomVersion, roomVersionRules, SUPPORTED_ROOM_VERSIONS } from './room-versions.ts';
 
 export type RoomPreset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
@@ -67,6 +67,7 @@ export async function createRoom(app: AppContext, creator: string, request: Crea
     const room: LockedRoom = { roomId, roomVersion, latestEventId: null, latestDepth: 0 };
     const send = (draft: Omit<EventDraft, 'sender'>) => appendEvent(app, tx, hooks, room, { sender: creator, ...draft });
     await sendInitialEvents(tx, { request, roomVersion, creator, preset, alias, invitees, send });
+    await finishAppends(tx, room);
   });
   return { roomId, alias };
 }

@@ -1,10 +1,11 @@
 import type { AppContext } from '../app-context.ts';
 import { forbidden, MatrixError, ErrCode, notFound, tooLarge } from '../errors.ts';
 import type { Tx } from '../storage/database.ts';
-import { findEvent, findTxnEvent, insertEvent, insertTxn, markRedacted } from '../storage/queries/events.ts';
-import { joinedMembers, currentStateEvents, recordMembership, recordStateEvent } from '../storage/queries/room-state.ts';
-import { lockRoom, setLatestEvent } from '../storage/queries/rooms.ts';
+import { findEvent, insertEventAtNextPosition, markRedacted } from '../storage/queries/events.ts';
+import { appendInputs, recordMembership, recordStateEvent, type StateKeyPair } from '../storage/queries/room-state.ts';
+import { advanceRoomHead, lockRoom } from '../storage/queries/rooms.ts';
 import { withTransaction, type TxHooks } from '../storage/transaction.ts';
+import type { BatchOutcome } from './append-batcher.ts';
 import { authStateKeysFor, checkEventAuth, selectAuthEvents } from './auth-rules.ts';
 import { buildEvent } from './build-event.ts';
 import { CanonicalJsonError, canonicalJson } from './canonical-json.ts';
@@ -34,7 +35,12 @@ export interface LockedRoom {
   roomVersion: string;
   latestEventId: string | null;
   latestDepth: number;
+  /** Users to wake for the newest event appended in this transaction; its joined members join them in `finishAppends`. */
+  newestWake?: Set<string>;
 }
+
+/** Most queued sends to one room that share a transaction. */
+export const MAX_APPEND_BATCH = 50;
 
 /** Locks the room (its events are appended one at a time) or refuses with 404. */
 export async function lockRoomForAppend(tx: Tx, roomId: string): Promise<LockedRoom> {
@@ -44,25 +50,54 @@ export async function lockRoomForAppend(tx: Tx, roomId: string): Promise<LockedR
 }
 
 /**
- * Sends one event into an existing room, in its own transaction: the sender
- * must be allowed by the auth rules against the current state. A replayed
- * transaction ID returns the first event without sending another.
+ * Sends one event into an existing room: the sender must be allowed by the
+ * auth rules against the current state. A replayed transaction ID returns
+ * the first event without sending another. Sends to a room that arrive while
+ * one is being written are queued and written together (`appendDrafts`).
  */
-export async function sendEvent(app: AppContext, roomId: string, draft: EventDraft): Promise<PersistentEvent> {
-  return withTransaction(app.db, async (tx, hooks) => {
-    const room = await lockRoomForAppend(tx, roomId);
-    if (draft.txn) {
-      const existing = await findTxnEvent(tx, { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId });
-      if (existing) return (await findEvent(tx, existing))!.json;
+export function sendEvent(app: AppContext, roomId: string, draft: EventDraft): Promise<PersistentEvent> {
+  return app.roomAppends.submit(roomId, draft);
+}
+
+/**
+ * Appends drafts to one room in one transaction, in order, each authorised
+ * against the state the ones before it left. A refused draft (a MatrixError,
+ * raised before it writes anything) is refused alone; an unexpected failure
+ * aborts the transaction, and then each draft is retried on its own so that
+ * one bad draft cannot take the others down with it.
+ */
+export async function appendDrafts(app: AppContext, roomId: string, drafts: EventDraft[]): Promise<Array<BatchOutcome<PersistentEvent>>> {
+  try {
+    return await withTransaction(app.db, async (tx, hooks) => {
+      const room = await lockRoomForAppend(tx, roomId);
+      const outcomes: Array<BatchOutcome<PersistentEvent>> = [];
+      for (const draft of drafts) {
+        try {
+          outcomes.push({ ok: true, value: await appendEvent(app, tx, hooks, room, draft) });
+        } catch (error) {
+          if (!(error instanceof MatrixError)) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+      await finishAppends(tx, room);
+      return outcomes;
+    });
+  } catch (error) {
+    if (drafts.length === 1 || error instanceof MatrixError) throw error;
+    const outcomes: Array<BatchOutcome<PersistentEvent>> = [];
+    for (const draft of drafts) {
+      outcomes.push(await appendDrafts(app, roomId, [draft]).then((single) => single[0], (failure: unknown) => ({ ok: false as const, error: failure })));
     }
-    return appendEvent(app, tx, hooks, room, draft);
-  });
+    return outcomes;
+  }
 }
 
 /**
  * Builds, authorises and stores one event at the end of a locked room: the
  * event row, its state history and current-state rows, the membership row,
- * the redaction it applies; and wakes the room's members once committed.
+ * the redaction it applies. Everything that can refuse it runs before the
+ * first write. Call `finishAppends` once after the last append of the
+ * transaction. A replayed transaction ID returns the event it made first.
  */
 export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room: LockedRoom, draft: EventDraft): Promise<PersistentEvent> {
   if (draft.type === 'm.room.power_levels') {
@@ -70,7 +105,10 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     const problem = powerLevelsContentProblem(draft.content, roomVersionRules(room.roomVersion));
     if (problem) throw new MatrixError(ErrCode.BAD_JSON, `Invalid power levels: ${problem}`);
   }
-  const authState = await loadAuthState(tx, room.roomId, draft);
+  const txnKey = draft.txn && { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId };
+  const inputs = await appendInputs(tx, room.roomId, authStatePairs(draft), txnKey);
+  if (inputs.txnEventId) return (await findEvent(tx, inputs.txnEventId))!.json;
+  const authState = stateMapOf(inputs.stateEvents);
   const event = buildOrRefuse({
     roomVersion: room.roomVersion,
     roomId: room.roomId,
@@ -92,11 +130,11 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
   if (!auth.allowed) throw forbidden(`Refused by the room's rules: ${auth.reason}`);
   const redactionTarget = draft.type === 'm.room.redaction' ? await checkRedaction(tx, event, authState, room) : undefined;
 
-  const { position, wake } = await app.roomEvents.allocate(tx, hooks);
-  await insertEvent(tx, {
+  // Writes from here on: nothing below may refuse the event.
+  const slot = app.roomEvents.reserve(hooks);
+  const row = {
     event_id: event.event_id,
     room_id: room.roomId,
-    stream_ordering: position,
     depth: event.depth,
     type: event.type,
     state_key: event.state_key ?? null,
@@ -106,23 +144,32 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     redacted_because: null,
     txn_device_id: draft.txn?.deviceId ?? null,
     txn_id: draft.txn?.txnId ?? null,
-  });
-  if (draft.txn) {
-    await insertTxn(tx, { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId, event_id: event.event_id, created_ts: Date.now() });
-  }
+  };
+  const position = await insertEventAtNextPosition(tx, row, txnKey, Date.now());
+  slot.assign(position);
   if (event.state_key !== undefined) {
     await recordStateEvent(tx, { room_id: room.roomId, type: event.type, state_key: event.state_key, event_id: event.event_id, stream_ordering: position });
   }
   if (event.type === 'm.room.member' && event.state_key !== undefined) {
     await recordMembership(tx, { room_id: room.roomId, user_id: event.state_key, membership: String(event.content.membership), event_id: event.event_id, stream_ordering: position });
-    wake.add(event.state_key);
+    slot.wake.add(event.state_key);
   }
   if (redactionTarget) await markRedacted(tx, redactionTarget.event_id, redactEvent(redactionTarget, room.roomVersion), event.event_id);
-  await setLatestEvent(tx, room.roomId, event.event_id, event.depth);
   room.latestEventId = event.event_id;
   room.latestDepth = event.depth;
-  for (const member of await joinedMembers(tx, room.roomId)) wake.add(member);
+  room.newestWake = slot.wake;
   return event;
+}
+
+/**
+ * Moves the room's head to the last event appended in this transaction and
+ * wakes its joined members once it commits (waking on the newest position
+ * covers the others: they become visible together).
+ */
+export async function finishAppends(tx: Tx, room: LockedRoom): Promise<void> {
+  if (!room.newestWake || !room.latestEventId) return;
+  for (const member of await advanceRoomHead(tx, room.roomId, room.latestEventId, room.latestDepth)) room.newestWake.add(member);
+  room.newestWake = undefined;
 }
 
 /** Content that canonical JSON cannot carry (floats, integers beyond 2^53) is the client's error. */
@@ -135,14 +182,12 @@ function buildOrRefuse(input: Parameters<typeof buildEvent>[0]): PersistentEvent
   }
 }
 
-/** The current state events the auth rules consult for this event, and nothing more. */
-async function loadAuthState(tx: Tx, roomId: string, draft: EventDraft): Promise<StateMap> {
-  const pairs = authStateKeysFor(draft.type, draft.stateKey, draft.sender, draft.content).map((key) => {
+/** The (type, state_key) pairs of current state the auth rules consult for this event, and nothing more. */
+function authStatePairs(draft: EventDraft): StateKeyPair[] {
+  return authStateKeysFor(draft.type, draft.stateKey, draft.sender, draft.content).map((key) => {
     const [type, stateKeyValue] = splitStateKey(key);
     return { type, state_key: stateKeyValue };
   });
-  const rows = await currentStateEvents(tx, roomId, pairs);
-  return stateMapOf(rows.map((row) => row.json));
 }
 
 /** A client's redaction must name an event of this room the sender may redact. */

@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Db, Tx } from '../storage/database.ts';
+import type { Db } from '../storage/database.ts';
 import type { TxHooks } from '../storage/transaction.ts';
 import type { Notifier } from './notifier.ts';
 import { createLocalPositionTracker, type PositionTracker } from './stream-positions.ts';
@@ -12,8 +11,12 @@ import { createLocalPositionTracker, type PositionTracker } from './stream-posit
 export interface RoomEventStream {
   /** Readers see events up to and including this position. */
   currentPosition(): number;
-  /** The next position, from the sequence, inside `tx`. Add the users to wake to `wake` before the transaction ends. */
-  allocate(tx: Tx, hooks: TxHooks): Promise<{ position: number; wake: Set<string> }>;
+  /**
+   * Holds readers back for a position about to be taken from the sequence inside the
+   * writing transaction (the insert takes it, with `nextval`); `assign` it once known.
+   * Add the users to wake to `wake` before the transaction ends.
+   */
+  reserve(hooks: TxHooks): { assign(position: number): void; wake: Set<string> };
 }
 
 export async function createRoomEventStream(db: Db, notifier: Notifier): Promise<RoomEventStream> {
@@ -34,7 +37,7 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
 
   return {
     currentPosition: () => tracker.currentPosition(),
-    async allocate(tx, hooks) {
+    reserve(hooks) {
       const reservation = tracker.reserve();
       const wake = new Set<string>();
       let position: number | undefined;
@@ -42,10 +45,13 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
         if (committed && position !== undefined) waiting.set(position, wake);
         reservation.settle();
       });
-      const row = await sql<{ position: string }>`SELECT nextval('room_event_stream_seq') AS position`.execute(tx);
-      position = Number(row.rows[0].position);
-      reservation.assign(position);
-      return { position, wake };
+      return {
+        wake,
+        assign(assigned) {
+          position = assigned;
+          reservation.assign(assigned);
+        },
+      };
     },
   };
 }

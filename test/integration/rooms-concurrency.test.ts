@@ -40,3 +40,37 @@ test('concurrent sends into one room keep its DAG linear and every event reaches
   assert.equal(bodies.length, CONCURRENT_SENDS + 1);
   assert.equal(new Set(bodies).size, bodies.length, 'no duplicates');
 });
+
+test('sends queued behind each other are refused one by one: a refused send takes no other send down with it', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'private_chat' });
+  const carol = await registerUser(server.url, 'carol');
+  const before = await server.app.db.selectFrom('events').select('event_id').where('room_id', '=', roomId).execute();
+
+  // Interleave sends that must succeed with ones the room's rules refuse (carol is not a member)
+  // and ones too large to be an event, all in flight at once so they share transactions.
+  const huge = 'x'.repeat(70_000);
+  const sends = Array.from({ length: 24 }, (_, i) => {
+    if (i % 3 === 1) return sendMessage(server, carol, roomId, { msgtype: 'm.text', body: `intruder ${i}` }, `carol${i}`);
+    if (i % 3 === 2) return sendMessage(server, alice, roomId, { msgtype: 'm.text', body: huge }, `huge${i}`);
+    return sendMessage(server, alice, roomId, { msgtype: 'm.text', body: `ok ${i}` }, `ok${i}`);
+  });
+  const results = await Promise.all(sends);
+  results.forEach((result, i) => {
+    if (i % 3 === 0) assert.equal(result.status, 200, JSON.stringify(result.body));
+    else if (i % 3 === 1) assert.deepEqual([result.status, result.body.errcode], [403, 'M_FORBIDDEN']);
+    else assert.deepEqual([result.status, result.body.errcode], [413, 'M_TOO_LARGE']);
+  });
+
+  const rows = await server.app.db.selectFrom('events').select(['event_id', 'json']).where('room_id', '=', roomId).orderBy('stream_ordering').execute();
+  const added = rows.slice(before.length).map((row) => row.json.content.body);
+  // Requests in flight at once arrive in any order; what matters is that exactly the accepted ones are there.
+  assert.deepEqual(added.sort(), results.flatMap((_, i) => (i % 3 === 0 ? [`ok ${i}`] : [])).sort(), 'exactly the accepted sends');
+  for (let i = 1; i < rows.length; i++) assert.deepEqual(rows[i].json.prev_events, [rows[i - 1].event_id]);
+  const txns = await server.app.db.selectFrom('event_txns').select('txn_id').where('user_id', '=', carol.userId).execute();
+  assert.deepEqual(txns, [], 'a refused send records no transaction ID');
+});
+
+test('a send to an unknown room is refused with 404, also when queued with others', async () => {
+  const results = await Promise.all([1, 2, 3].map((i) => sendMessage(server, alice, '!nowhere:localhost', { msgtype: 'm.text', body: `lost ${i}` }, `lost${i}`)));
+  for (const result of results) assert.deepEqual([result.status, result.body.errcode], [404, 'M_NOT_FOUND']);
+});

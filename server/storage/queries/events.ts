@@ -1,9 +1,32 @@
+import { sql } from 'kysely';
 import type { Queryable, Tx } from '../database.ts';
 import type { EventRow, NewEventRow } from '../tables/rooms.ts';
 import type { PersistentEvent } from '../../rooms/event.ts';
 
-export async function insertEvent(tx: Tx, row: NewEventRow): Promise<void> {
-  await tx.insertInto('events').values({ ...row, json: JSON.stringify(row.json) as unknown as PersistentEvent }).execute();
+export interface TxnKey {
+  user_id: string;
+  device_id: string;
+  scope: string;
+  txn_id: string;
+}
+
+/**
+ * Inserts an event at the next room-event stream position (taken from the
+ * sequence by the insert itself) and, for a client send, its transaction-ID
+ * row, in one statement. Returns the position.
+ */
+export async function insertEventAtNextPosition(tx: Tx, row: Omit<NewEventRow, 'stream_ordering'>, txn: TxnKey | undefined, now: number): Promise<number> {
+  const insert = tx
+    .insertInto('events')
+    .values({ ...row, stream_ordering: sql<number>`nextval('room_event_stream_seq')`, json: JSON.stringify(row.json) as unknown as PersistentEvent })
+    .returning('stream_ordering');
+  if (!txn) return (await insert.executeTakeFirstOrThrow()).stream_ordering;
+  const { rows } = await sql<{ stream_ordering: number }>`
+    WITH inserted AS (${insert})
+    INSERT INTO event_txns (user_id, device_id, scope, txn_id, event_id, created_ts)
+    SELECT ${txn.user_id}, ${txn.device_id}, ${txn.scope}, ${txn.txn_id}, ${row.event_id}, ${now} FROM inserted
+    RETURNING (SELECT stream_ordering FROM inserted)`.execute(tx);
+  return Number(rows[0].stream_ordering);
 }
 
 export async function findEvent(db: Queryable, eventId: string): Promise<EventRow | undefined> {
@@ -70,7 +93,7 @@ export async function roomsWithEventsBetween(db: Queryable, roomIds: readonly st
   return rows.map((row) => row.room_id);
 }
 
-export async function findTxnEvent(db: Queryable, key: { user_id: string; device_id: string; scope: string; txn_id: string }): Promise<string | undefined> {
+export async function findTxnEvent(db: Queryable, key: TxnKey): Promise<string | undefined> {
   const row = await db
     .selectFrom('event_txns')
     .select('event_id')
@@ -82,6 +105,3 @@ export async function findTxnEvent(db: Queryable, key: { user_id: string; device
   return row?.event_id;
 }
 
-export async function insertTxn(tx: Tx, row: { user_id: string; device_id: string; scope: string; txn_id: string; event_id: string; created_ts: number }): Promise<void> {
-  await tx.insertInto('event_txns').values(row).execute();
-}

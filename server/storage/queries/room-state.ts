@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Queryable, Tx } from '../database.ts';
 import type { EventRow, MembershipRow } from '../tables/rooms.ts';
+import type { PersistentEvent } from '../../rooms/event.ts';
 
 export interface StateKeyPair {
   type: string;
@@ -30,6 +31,28 @@ export async function recordMembership(tx: Tx, row: { room_id: string; user_id: 
       }),
     )
     .execute();
+}
+
+/**
+ * What appending an event reads, in one round trip: the event a replayed
+ * transaction ID already made (if any), and the current state events for the
+ * given (type, state_key) pairs.
+ */
+export async function appendInputs(
+  tx: Tx,
+  roomId: string,
+  pairs: readonly StateKeyPair[],
+  txn: { user_id: string; device_id: string; scope: string; txn_id: string } | undefined,
+): Promise<{ txnEventId: string | undefined; stateEvents: PersistentEvent[] }> {
+  const txnLookup = txn
+    ? sql<string | null>`(SELECT event_id FROM event_txns WHERE user_id = ${txn.user_id} AND device_id = ${txn.device_id} AND scope = ${txn.scope} AND txn_id = ${txn.txn_id})`
+    : sql<null>`NULL`;
+  const matches = pairs.length ? sql.join(pairs.map((pair) => sql`(cs.type = ${pair.type} AND cs.state_key = ${pair.state_key})`), sql` OR `) : sql`FALSE`;
+  const { rows } = await sql<{ txn_event_id: string | null; state: PersistentEvent[] }>`
+    SELECT ${txnLookup} AS txn_event_id,
+      (SELECT coalesce(json_agg(e.json), '[]'::json) FROM current_state cs JOIN events e ON e.event_id = cs.event_id
+       WHERE cs.room_id = ${roomId} AND (${matches})) AS state`.execute(tx);
+  return { txnEventId: rows[0].txn_event_id ?? undefined, stateEvents: rows[0].state };
 }
 
 /** Current state events of a room, all of it or only the given (type, state_key) pairs. */

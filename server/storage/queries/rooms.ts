@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Queryable, Tx } from '../database.ts';
 import type { RoomRow } from '../tables/rooms.ts';
 
@@ -14,8 +15,12 @@ export async function lockRoom(tx: Tx, roomId: string): Promise<RoomRow | undefi
   return tx.selectFrom('rooms').selectAll().where('room_id', '=', roomId).forUpdate().executeTakeFirst();
 }
 
-export async function setLatestEvent(tx: Tx, roomId: string, eventId: string, depth: number): Promise<void> {
-  await tx.updateTable('rooms').set({ latest_event_id: eventId, latest_depth: depth }).where('room_id', '=', roomId).execute();
+/** Moves the room's head to its newest event and returns who is joined now (the users to wake). */
+export async function advanceRoomHead(tx: Tx, roomId: string, eventId: string, depth: number): Promise<string[]> {
+  const { rows } = await sql<{ members: string[] }>`
+    UPDATE rooms SET latest_event_id = ${eventId}, latest_depth = ${depth} WHERE room_id = ${roomId}
+    RETURNING (SELECT coalesce(array_agg(user_id), '{}') FROM room_memberships WHERE room_id = ${roomId} AND membership = 'join') AS members`.execute(tx);
+  return rows[0]?.members ?? [];
 }
 
 /** Claims an alias; false when it is taken. */

@@ -6,6 +6,7 @@ import { appendInputs, recordMembership, recordStateEvent, type StateKeyPair } f
 import { advanceRoomHead, lockRoom } from '../storage/queries/rooms.ts';
 import { withTransaction, type TxHooks } from '../storage/transaction.ts';
 import type { BatchOutcome } from './append-batcher.ts';
+import { ENCRYPTION_STATE, encryptionPolicyRefusal, redactionPolicyRefusal } from '../channels/encryption-policy.ts';
 import { authStateKeysFor, checkEventAuth, selectAuthEvents } from './auth-rules.ts';
 import { buildEvent } from './build-event.ts';
 import { CanonicalJsonError, canonicalJson } from './canonical-json.ts';
@@ -106,9 +107,10 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     if (problem) throw new MatrixError(ErrCode.BAD_JSON, `Invalid power levels: ${problem}`);
   }
   const txnKey = draft.txn && { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId };
-  const inputs = await appendInputs(tx, room.roomId, authStatePairs(draft), txnKey);
+  const inputs = await appendInputs(tx, room.roomId, [...authStatePairs(draft), ENCRYPTION_STATE], txnKey);
   if (inputs.txnEventId) return (await findEvent(tx, inputs.txnEventId))!.json;
-  const authState = stateMapOf(inputs.stateEvents);
+  const encryption = inputs.stateEvents.find((state) => state.type === ENCRYPTION_STATE.type && state.state_key === ENCRYPTION_STATE.state_key);
+  const authState = stateMapOf(inputs.stateEvents.filter((state) => state !== encryption));
   const event = buildOrRefuse({
     roomVersion: room.roomVersion,
     roomId: room.roomId,
@@ -128,6 +130,8 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
   if (size > MAX_EVENT_BYTES) throw tooLarge(`The event is ${size} bytes; events may be at most ${MAX_EVENT_BYTES} bytes`);
   const auth = checkEventAuth(event, authState, room.roomVersion);
   if (!auth.allowed) throw forbidden(`Refused by the room's rules: ${auth.reason}`);
+  const policyRefusal = encryptionPolicyRefusal(draft, encryption);
+  if (policyRefusal) throw policyRefusal;
   const redactionTarget = draft.type === 'm.room.redaction' ? await checkRedaction(tx, event, authState, room) : undefined;
 
   // Writes from here on: nothing below may refuse the event.
@@ -198,5 +202,7 @@ async function checkRedaction(tx: Tx, redaction: PersistentEvent, authState: Sta
   if (!target || target.room_id !== room.roomId) throw notFound(`Event ${targetId} is not in room ${room.roomId}`);
   const allowed = checkRedactionTarget(redaction, target.json, authState, room.roomVersion, 'client');
   if (!allowed.allowed) throw forbidden(`You may not redact this event: ${allowed.reason}`);
+  const policyRefusal = redactionPolicyRefusal(target.json);
+  if (policyRefusal) throw policyRefusal;
   return target.redacted_because ? undefined : target.json;
 }

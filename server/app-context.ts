@@ -6,6 +6,7 @@ import type { SigningKey } from './rooms/signing.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
+import type { E2eeStreams } from './e2ee/e2ee-streams.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext {
@@ -18,6 +19,8 @@ export interface AppContext {
   notifier: Notifier;
   /** Positions of the room-event stream: allocated by writers, bounded for readers. */
   roomEvents: RoomEventStream;
+  /** Positions of the to-device and device-list streams, advanced by their writers after commit. */
+  e2eeStreams: E2eeStreams;
   /** Secret for Synapse-style shared-secret registration (configured, or generated in the data dir). */
   registrationSharedSecret: string;
   rateLimits: {

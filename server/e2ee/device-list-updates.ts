@@ -61,7 +61,7 @@ export async function deviceListUpdates(db: Queryable, viewer: string, from: Dev
         left.add(change.user_id);
       }
     }
-    for (const roomId of roomsNewToViewer) for (const member of members.get(roomId) ?? []) changed.add(member);
+    for (const roomId of roomsNewToViewer) for (const member of members.get(roomId) ?? []) if (member !== viewer) changed.add(member);
     const sharingNow = new Set([...joinedNow].flatMap((roomId) => members.get(roomId) ?? []));
     for (const userId of left) if (sharingNow.has(userId) || userId === viewer) left.delete(userId);
   }

@@ -1,8 +1,8 @@
 import type { Queryable } from '../storage/database.ts';
 import { encryptedRoomsAmong, joinedMembersOfRooms, memberChangesBetween, roomsEncryptedBetween } from '../storage/queries/encrypted-rooms.ts';
-import { listJoinedRoomPeers } from '../storage/queries/room-peers.ts';
+import { joinedRoomPeersAmong, listJoinedRoomPeers } from '../storage/queries/room-peers.ts';
+import { allUsersChangedBetween } from '../storage/queries/device-list-changes.ts';
 import { membershipsOfUser } from '../storage/queries/room-state.ts';
-import { deviceListChangesSince } from './device-list-stream.ts';
 
 /** A point in both streams device-list updates depend on: room memberships and device-list changes. */
 export interface DeviceListPoint {
@@ -38,7 +38,10 @@ export async function usersSharingRoomsWith(db: Queryable, viewer: string): Prom
  * between the points, not with room sizes or history.
  */
 export async function deviceListUpdates(db: Queryable, viewer: string, from: DeviceListPoint, to: DeviceListPoint): Promise<DeviceListUpdates> {
-  const changed = new Set(await deviceListChangesSince(db, await usersSharingRoomsWith(db, viewer), from.deviceLists, to.deviceLists));
+  // Whoever changed in the range first (usually few), then which of them share a room with the viewer.
+  const changedAnywhere = await allUsersChangedBetween(db, from.deviceLists, to.deviceLists);
+  const changed = new Set(await joinedRoomPeersAmong(db, viewer, changedAnywhere));
+  if (changedAnywhere.includes(viewer)) changed.add(viewer);
   const left = new Set<string>();
   if (to.room > from.room) {
     const memberships = await membershipsOfUser(db, viewer);

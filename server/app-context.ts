@@ -9,6 +9,7 @@ import type { RoomEventStream } from './sync/stream-writer.ts';
 import type { KeyedBatcher } from './rooms/append-batcher.ts';
 import type { EventDraft } from './rooms/persist-event.ts';
 import type { PersistentEvent } from './rooms/event.ts';
+import type { E2eeStreams } from './e2ee/e2ee-streams.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext {
@@ -23,6 +24,8 @@ export interface AppContext {
   roomEvents: RoomEventStream;
   /** Per-room queue of sends: one transaction at a time per room, with what queued behind it. */
   roomAppends: KeyedBatcher<EventDraft, PersistentEvent>;
+  /** Positions of the to-device and device-list streams, advanced by their writers after commit. */
+  e2eeStreams: E2eeStreams;
   /** Secret for Synapse-style shared-secret registration (configured, or generated in the data dir). */
   registrationSharedSecret: string;
   rateLimits: {

@@ -14,6 +14,7 @@ import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
 import { createKeyedBatcher } from './rooms/append-batcher.ts';
 import { appendDrafts, MAX_APPEND_BATCH } from './rooms/persist-event.ts';
+import { createE2eeStreams } from './e2ee/e2ee-streams.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -38,7 +39,8 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const notifier = createNotifier();
     const roomEvents = await createRoomEventStream(database.db, notifier);
-    const app = buildAppContext(config, logger, database, { notifier, roomEvents });
+    const e2eeStreams = await createE2eeStreams(database.db);
+    const app = buildAppContext(config, logger, database, { notifier, roomEvents, e2eeStreams });
     return await listen(app, database);
   } catch (error) {
     await database.stop().catch(() => undefined);
@@ -50,7 +52,7 @@ function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
-  streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'>,
 ): AppContext {
   const app: AppContext = {
     config,

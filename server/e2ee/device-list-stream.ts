@@ -1,15 +1,13 @@
 import type { Queryable, Tx } from '../storage/database.ts';
 import { insertDeviceListChanges, maxDeviceListPosition, usersChangedBetween } from '../storage/queries/device-list-changes.ts';
-import { invalidParam } from '../errors.ts';
 
 /**
  * The device-list stream: one row per change of a user's device list (device
  * keys uploaded, a device deleted, master or self-signing key changed, a
  * signature added). `/keys/changes` and /sync's `device_lists.changed` read it.
  *
- * Positions are integers. Until /sync issues tokens, a `/keys/changes` token is
- * the bare decimal position (e.g. `"42"`); /sync's token will carry this
- * position as one element of its tuple.
+ * Positions are integers; /sync tokens carry this stream's position as their
+ * `device_lists` part, and `/keys/changes` takes those tokens.
  */
 
 /** Records that the device lists of `userIds` changed. Call inside the writing transaction, last. */
@@ -25,14 +23,4 @@ export async function currentDeviceListPosition(db: Queryable): Promise<number> 
 /** Which of `userIds` changed after `fromPosition`, up to and including `toPosition`. */
 export async function deviceListChangesSince(db: Queryable, userIds: string | string[], fromPosition: number, toPosition: number): Promise<string[]> {
   return usersChangedBetween(db, Array.isArray(userIds) ? userIds : [userIds], fromPosition, toPosition);
-}
-
-const MAX_POSITION_LENGTH = 16;
-
-/** Parses a `/keys/changes` token (a decimal stream position) or refuses it with a clear 400. */
-export function parseDeviceListPosition(token: string, name: string): number {
-  if (token.length > MAX_POSITION_LENGTH || !/^\d+$/.test(token)) {
-    throw invalidParam(`${name} is not a valid stream token (expected a device-list position such as "42")`);
-  }
-  return Number(token);
 }

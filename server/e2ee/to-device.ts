@@ -36,6 +36,12 @@ export interface ToDeviceRecipient {
   deviceId: string;
 }
 
+/** What a send wrote: the recipients and the highest stream position (0 when nothing was written). */
+export interface ToDeviceSent {
+  recipients: ToDeviceRecipient[];
+  position: number;
+}
+
 export interface ToDeviceMessage {
   position: number;
   sender: string;
@@ -50,7 +56,7 @@ export interface ToDeviceMessage {
  * of the user. Unknown local users and devices are skipped (as Synapse does);
  * users on other servers are refused until federation exists. Never logs content.
  */
-export async function sendToDevice(db: Queryable, serverName: string, send: ToDeviceSend, lifetimeMs: number, now = Date.now()): Promise<ToDeviceRecipient[]> {
+export async function sendToDevice(db: Queryable, serverName: string, send: ToDeviceSend, lifetimeMs: number, now = Date.now()): Promise<ToDeviceSent> {
   const remote = Object.keys(send.messages).filter((userId) => serverOf(userId) !== serverName);
   if (remote.length > 0) {
     throw new MatrixError(ErrCode.FORBIDDEN, `Cannot send to users on other servers (${remote.slice(0, 3).join(', ')}): this server does not federate yet`);
@@ -76,7 +82,7 @@ export async function sendToDevice(db: Queryable, serverName: string, send: ToDe
       txn_id: send.txnId,
       expires_ts: expires,
     });
-    if (!fresh) return [];
+    if (!fresh) return { recipients: [], position: 0 };
     const devices = await lockDevicesOf(tx, Object.keys(send.messages));
     const rows: NewToDeviceMessageRow[] = [];
     for (const { user_id, device_id } of devices) {
@@ -94,14 +100,15 @@ export async function sendToDevice(db: Queryable, serverName: string, send: ToDe
         expires_ts: expires,
       });
     }
-    await insertToDeviceMessages(tx, rows);
-    return rows.map((row) => ({ userId: row.recipient_user_id, deviceId: row.recipient_device_id }));
+    const position = await insertToDeviceMessages(tx, rows);
+    return { recipients: rows.map((row) => ({ userId: row.recipient_user_id, deviceId: row.recipient_device_id })), position };
   });
 }
 
 /**
- * For /sync: the device's pending messages after `fromPosition`, oldest first,
- * at most `limit`, expired ones left out. Nothing is deleted: the next /sync
+ * For /sync: the device's pending messages after `fromPosition` (and at or
+ * below `uptoPosition`, the token being issued), oldest first, at most
+ * `limit`, expired ones left out. Nothing is deleted: the next /sync
  * acknowledges with `deleteAcknowledgedToDeviceMessages`.
  */
 export async function takeToDeviceMessages(
@@ -111,8 +118,9 @@ export async function takeToDeviceMessages(
   fromPosition: number,
   limit = DEFAULT_TO_DEVICE_BATCH,
   now = Date.now(),
+  uptoPosition?: number,
 ): Promise<ToDeviceMessage[]> {
-  const rows = await listToDeviceMessages(db, userId, deviceId, fromPosition, limit, now);
+  const rows = await listToDeviceMessages(db, userId, deviceId, fromPosition, limit, now, uptoPosition);
   return rows.map((row) => ({ position: row.position, sender: row.sender_user_id, type: row.event_type, content: row.content }));
 }
 

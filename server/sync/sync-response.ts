@@ -1,4 +1,5 @@
 import type { ClientEvent } from '../rooms/client-event.ts';
+import type { StreamName, StreamToken } from './stream-token.ts';
 
 /** A room in `rooms.join` or `rooms.leave`. Others add ephemeral and account data as their streams arrive. */
 export interface SyncRoom {
@@ -31,6 +32,21 @@ export class SyncResponseBuilder {
   readonly knock = new Map<string, KnockedRoom>();
   /** Top-level sections other streams fill (to_device, device_lists, account_data, presence ...). */
   readonly sections = new Map<string, unknown>();
+  /**
+   * Top-level fields every response carries that are not changes (one-time key
+   * counts, unused fallback key types): they never make a long-poll answer.
+   */
+  readonly status = new Map<string, unknown>();
+  /**
+   * A stream that delivered only part of (since, upTo] (to-device paging) sets
+   * where it stopped; `next_batch` then carries that position for it.
+   */
+  readonly stoppedAt = new Map<StreamName, number>();
+
+  /** The token this response covers: `upTo`, except where a stream stopped early. */
+  nextToken(upTo: StreamToken): StreamToken {
+    return { ...upTo, ...Object.fromEntries(this.stoppedAt) };
+  }
 
   /** Whether nothing changed: a long-poll keeps waiting while this is true. */
   isEmpty(): boolean {
@@ -46,6 +62,7 @@ export class SyncResponseBuilder {
         leave: Object.fromEntries(this.leave),
         knock: Object.fromEntries(this.knock),
       },
+      ...Object.fromEntries(this.status),
       ...Object.fromEntries(this.sections),
     };
   }

@@ -4,9 +4,11 @@ import { SyncResponseBuilder } from './sync-response.ts';
 import { formatStreamToken, STREAMS, type StreamName, type StreamToken } from './stream-token.ts';
 import type { StreamProvider, SyncRequest } from './streams/provider.ts';
 import { roomEventsProvider } from './streams/room-events.ts';
+import { toDeviceProvider } from './streams/to-device.ts';
+import { deviceListsProvider } from './streams/device-lists.ts';
 
 /** One provider per stream, in token order. Others append theirs (to-device, device lists, receipts ...). */
-const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider];
+const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, toDeviceProvider, deviceListsProvider];
 
 /** Longest a long-poll is held, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
@@ -36,10 +38,10 @@ export async function sync(app: AppContext, caller: { userId: string; deviceId: 
       const request: SyncRequest = { userId: caller.userId, deviceId: caller.deviceId, since, upTo, fullState: options.fullState, filter: options.filter };
       for (const provider of PROVIDERS) await provider.collect(app, request, response);
       const remaining = deadline - Date.now();
-      if (!since || options.fullState || !response.isEmpty() || remaining <= 0) return response.toJSON(formatStreamToken(upTo));
+      if (!since || options.fullState || !response.isEmpty() || remaining <= 0) return response.toJSON(formatStreamToken(response.nextToken(upTo)));
       // Nothing yet: wait for a change above what we just read, then read again.
       const woken = await listener.wait(upTo, remaining);
-      if (!woken) return response.toJSON(formatStreamToken(upTo));
+      if (!woken) return response.toJSON(formatStreamToken(response.nextToken(upTo)));
     }
   } finally {
     listener.close();

@@ -9,8 +9,8 @@ import { olmClient, type OlmClient } from '../support/olm-client.ts';
 /**
  * Two real Rust-crypto clients talk E2EE through the server's key APIs: the
  * server only ever sees public keys and ciphertext, and the clients still
- * decrypt each other. /sync's part (to-device delivery) is played by the
- * inbox functions /sync will call.
+ * decrypt each other. To-device messages, device-list changes and key counts
+ * reach them through /sync.
  */
 const ROOM = '!secret:localhost';
 let server: TestServer;

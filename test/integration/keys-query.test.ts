@@ -5,7 +5,7 @@ import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { testDevice, type TestDevice } from '../support/e2ee-keys.ts';
-import { createRoom, roomPost } from '../support/rooms.ts';
+import { createRoom, roomPost, syncOnce } from '../support/rooms.ts';
 import { currentDeviceListPosition, deviceListChangesSince } from '../../server/e2ee/device-list-stream.ts';
 
 const QUERY = '/_matrix/client/v3/keys/query';
@@ -64,13 +64,17 @@ test('bad queries are refused', async () => {
   for (const [body, status, errcode] of cases) await assertRefusal(await query(alice, body), { status, errcode, method: 'POST', path: QUERY, checkSpec: false });
 });
 
-test('/keys/changes lists the caller when their device list changed between two positions', async () => {
+/** A /sync `next_batch` token as of now (what /keys/changes takes). */
+const syncToken = async (user: TestUser): Promise<string> => (await syncOnce(server, user, { timeout: '0' })).next_batch;
+
+test('/keys/changes lists the caller when their device list changed between two sync tokens', async () => {
   const carol = await registerUser(server.url, 'carol');
-  const before = await currentDeviceListPosition(server.app.db);
+  const before = await syncToken(carol);
+  const positionBefore = await currentDeviceListPosition(server.app.db);
   const device = testDevice(carol.userId, carol.deviceId);
   await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: carol.accessToken, body: { device_keys: device.deviceKeys } });
-  const afterUpload = await currentDeviceListPosition(server.app.db);
-  assert.ok(afterUpload > before);
+  const afterUpload = await syncToken(carol);
+  assert.ok((await currentDeviceListPosition(server.app.db)) > positionBefore);
 
   const path = `/_matrix/client/v3/keys/changes?from=${before}&to=${afterUpload}`;
   const changes = await request(server.url, 'GET', path, { token: carol.accessToken });
@@ -80,8 +84,8 @@ test('/keys/changes lists the caller when their device list changed between two 
   const none = await request(server.url, 'GET', `/_matrix/client/v3/keys/changes?from=${afterUpload}&to=${afterUpload}`, { token: carol.accessToken });
   assert.deepEqual(none.body.changed, []);
 
-  assert.deepEqual(await deviceListChangesSince(server.app.db, [carol.userId, alice.userId], before, afterUpload), [carol.userId]);
-  for (const bad of ['from=s12_3&to=4', 'from=1', `from=1&to=${'9'.repeat(40)}`]) {
+  assert.deepEqual(await deviceListChangesSince(server.app.db, [carol.userId, alice.userId], positionBefore, await currentDeviceListPosition(server.app.db)), [carol.userId]);
+  for (const bad of ['from=s12_3&to=4', 'from=s1', `from=s1&to=s${'9'.repeat(40)}`, 'from=s1_2_3_4&to=s1', `from=${'s1'.repeat(200)}&to=s1`]) {
     const refused = await request(server.url, 'GET', `/_matrix/client/v3/keys/changes?${bad}`, { token: carol.accessToken });
     assert.equal(refused.status, 400, bad);
     assert.ok(['M_INVALID_PARAM', 'M_MISSING_PARAM'].includes(refused.body.errcode), JSON.stringify(refused.body));
@@ -112,13 +116,13 @@ test('/keys/changes lists users who share a joined room with the caller, and nob
   const [erin, frank, gina] = await Promise.all(['erin', 'frank', 'gina'].map((name) => registerUser(server.url, name)));
   const roomId = await createRoom(server, erin, { preset: 'public_chat' });
   assert.equal((await roomPost(server, frank, roomId, 'join')).status, 200);
-  const from = await currentDeviceListPosition(server.app.db);
+  const from = await syncToken(erin);
   for (const user of [frank, gina]) {
     const device = testDevice(user.userId, user.deviceId);
     const uploaded = await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: user.accessToken, body: { device_keys: device.deviceKeys } });
     assert.equal(uploaded.status, 200);
   }
-  const to = await currentDeviceListPosition(server.app.db);
+  const to = await syncToken(erin);
   const changes = await request(server.url, 'GET', `/_matrix/client/v3/keys/changes?from=${from}&to=${to}`, { token: erin.accessToken });
   assert.deepEqual(changes.body.changed, [frank.userId], 'frank shares a room with erin; gina does not');
 });

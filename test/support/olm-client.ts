@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { DeviceLists, OlmMachine, RequestType, UserId, DeviceId, initAsync } from '@matrix-org/matrix-sdk-crypto-wasm';
 import { request, type TestUser } from './http.ts';
 import type { TestServer } from './server.ts';
-import { takeToDeviceMessages, deleteAcknowledgedToDeviceMessages } from '../../server/e2ee/to-device.ts';
-import { oneTimeKeyCounts, unusedFallbackKeyTypes } from '../../server/e2ee/key-counts.ts';
 
 /**
  * A real E2EE client for tests: the Rust crypto (matrix-sdk-crypto-wasm)
- * OlmMachine, its outgoing requests sent to our server over HTTP. Until /sync
- * delivers to-device messages, `receiveToDevice` reads the inbox through the
- * domain functions /sync will use, and acknowledges what it took.
+ * OlmMachine, its outgoing requests sent to our server over HTTP.
+ * `receiveToDevice` runs one /sync (timeout 0) and feeds the machine its
+ * to-device messages, device-list changes and key counts, as a client does;
+ * the next call's token acknowledges what the previous one delivered.
  */
 export interface OlmClient {
   user: TestUser;
@@ -18,6 +17,7 @@ export interface OlmClient {
   flush(): Promise<void>;
   /** Sends one request of the machine's (from getMissingSessions, shareRoomKey, bootstrapCrossSigning …). */
   send(outgoing: unknown): Promise<unknown>;
+  /** One /sync: hands its E2EE parts to the machine; returns how many to-device messages it carried. */
   receiveToDevice(): Promise<number>;
   close(): void;
 }
@@ -36,7 +36,7 @@ const ENDPOINTS: Partial<Record<RequestType, (req: Outgoing) => [string, string]
 export async function olmClient(server: TestServer, user: TestUser): Promise<OlmClient> {
   await initAsync();
   const machine = await OlmMachine.initialize(new UserId(user.userId), new DeviceId(user.deviceId));
-  let toDevicePosition = 0;
+  let since: string | undefined;
 
   async function send(outgoing: unknown): Promise<unknown> {
     const req = outgoing as Outgoing;
@@ -57,15 +57,16 @@ export async function olmClient(server: TestServer, user: TestUser): Promise<Olm
       for (const outgoing of await machine.outgoingRequests()) await send(outgoing);
     },
     async receiveToDevice() {
-      const db = server.app.db;
-      const messages = await takeToDeviceMessages(db, user.userId, user.deviceId, toDevicePosition);
-      if (messages.length > 0) toDevicePosition = messages[messages.length - 1].position;
-      const events = messages.map(({ sender, type, content }) => ({ sender, type, content }));
-      const counts = new Map(Object.entries(await oneTimeKeyCounts(db, user.userId, user.deviceId)));
-      const fallback = new Set(await unusedFallbackKeyTypes(db, user.userId, user.deviceId));
-      await machine.receiveSyncChanges(JSON.stringify(events), new DeviceLists(), counts, fallback);
-      await deleteAcknowledgedToDeviceMessages(db, user.userId, user.deviceId, toDevicePosition);
-      return messages.length;
+      const query = new URLSearchParams({ timeout: '0', ...(since ? { since } : {}) });
+      const result = await request(server.url, 'GET', `/_matrix/client/v3/sync?${query}`, { token: user.accessToken });
+      assert.equal(result.status, 200, JSON.stringify(result.body));
+      since = result.body.next_batch;
+      const events = result.body.to_device?.events ?? [];
+      const toUserIds = (ids: string[] | undefined) => (ids ?? []).map((id) => new UserId(id));
+      const lists = new DeviceLists(toUserIds(result.body.device_lists?.changed), toUserIds(result.body.device_lists?.left));
+      const counts = new Map(Object.entries(result.body.device_one_time_keys_count as Record<string, number>));
+      await machine.receiveSyncChanges(JSON.stringify(events), lists, counts, new Set(result.body.device_unused_fallback_key_types));
+      return events.length;
     },
     close: () => machine.close(),
   };

@@ -10,6 +10,12 @@ export interface TestServer extends Homeserver {
   url: string;
   databaseUrl: string;
   dataDir: string;
+  /**
+   * Stops this process's server (keeping database and data dir) and starts a
+   * new one on them, as a restart would; the new one has a new port. Stop only
+   * the returned server afterwards.
+   */
+  restart(): Promise<TestServer>;
 }
 
 /** Limits high enough that tests never trip them unless they set their own. */
@@ -45,16 +51,23 @@ export async function startTestServer(
   const logger = options.logDestination
     ? createLogger('debug', options.logDestination)
     : createLogger(process.env.PALISADE_TEST_LOG ?? 'silent');
-  const homeserver = await startHomeserver(config, logger);
-  return {
-    ...homeserver,
-    url: homeserver.urls[0],
-    databaseUrl: database.url,
-    dataDir,
-    async stop() {
-      await homeserver.stop();
-      await database.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const start = async (): Promise<TestServer> => {
+    const homeserver = await startHomeserver(config, logger);
+    return {
+      ...homeserver,
+      url: homeserver.urls[0],
+      databaseUrl: database.url,
+      dataDir,
+      async stop() {
+        await homeserver.stop();
+        await database.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+      async restart() {
+        await homeserver.stop();
+        return start();
+      },
+    };
   };
+  return start();
 }

@@ -4,6 +4,7 @@ import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
 import { changePassword, deactivateAccount } from '../../accounts/account.ts';
 import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
+import { announceDeviceListChange } from '../../e2ee/e2ee-streams.ts';
 
 const PASSWORD_FLOWS = [['m.login.password']];
 
@@ -25,6 +26,7 @@ export function mountAccount(router: Router, app: AppContext): void {
     const uia = await requireUia(app, { requestKey: 'POST /account/password', flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
     await changePassword(app, caller.userId, { newPassword: body.new_password, logoutDevices: body.logout_devices, keepDeviceId: caller.deviceId });
     await finishUia(app, uia.sessionId);
+    if (body.logout_devices) await announceDeviceListChange(app, [caller.userId]);
     return {};
   });
 
@@ -33,6 +35,7 @@ export function mountAccount(router: Router, app: AppContext): void {
     const uia = await requireUia(app, { requestKey: 'POST /account/deactivate', flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
     await deactivateAccount(app, caller.userId);
     await finishUia(app, uia.sessionId);
+    await announceDeviceListChange(app, [caller.userId]);
     return { id_server_unbind_result: 'no-support' };
   });
 

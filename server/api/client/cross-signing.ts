@@ -5,6 +5,7 @@ import { route } from '../../http/route.ts';
 import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
 import { crossSigningUploadNeedsUia, uploadCrossSigningKeys } from '../../e2ee/cross-signing.ts';
 import { uploadSignatures } from '../../e2ee/signature-upload.ts';
+import { announceDeviceListChange } from '../../e2ee/e2ee-streams.ts';
 import { CrossSigningKey, MAX_IDENTIFIER_LENGTH, MAX_KEY_ID_LENGTH } from '../../e2ee/key-json.ts';
 
 const PASSWORD_FLOWS = [['m.login.password']];
@@ -35,14 +36,19 @@ export function mountCrossSigning(router: Router, app: AppContext): void {
     }
     await uploadCrossSigningKeys(app.db, caller.userId, keys, uiaSession !== undefined);
     if (uiaSession) await finishUia(app, uiaSession);
+    await announceDeviceListChange(app, [caller.userId]);
     return {};
   });
 
-  /** POST /_matrix/client/v3/keys/signatures/upload — verified signatures are stored; the rest come back in `failures`. */
+  /** POST /_matrix/client/v3/keys/signatures/upload — verified signatures are stored; the rest come back in `failures`. Wakes the signed users' peers. */
   route(
     router,
     app,
     { method: 'POST', path: '/_matrix/client/v3/keys/signatures/upload', auth: 'user', body: SignaturesBody, maxBodyBytes: MAX_SIGNATURE_UPLOAD_BYTES },
-    async ({ app, caller, body }) => uploadSignatures(app.db, caller.userId, app.config.server_name, body),
+    async ({ app, caller, body }) => {
+      const result = await uploadSignatures(app.db, caller.userId, app.config.server_name, body);
+      await announceDeviceListChange(app, [caller.userId, ...Object.keys(body).filter((userId) => userId.endsWith(`:${app.config.server_name}`))]);
+      return result;
+    },
   );
 }

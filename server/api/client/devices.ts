@@ -7,6 +7,7 @@ import { MAX_DEVICE_ID_LENGTH, MAX_DEVICE_NAME_LENGTH, removeDevices } from '../
 import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
 import { findDevice, listDevices, setDeviceDisplayName } from '../../storage/queries/devices.ts';
 import type { DeviceRow } from '../../storage/tables/devices.ts';
+import { announceDeviceListChange, noteDeviceListChange } from '../../e2ee/e2ee-streams.ts';
 
 const PASSWORD_FLOWS = [['m.login.password']];
 const DeviceParams = z.object({ deviceId: z.string().min(1).max(MAX_DEVICE_ID_LENGTH) });
@@ -49,7 +50,11 @@ export function mountDevices(router: Router, app: AppContext): void {
     async ({ app, caller, params, body }) => {
       const device = await findDevice(app.db, caller.userId, params.deviceId);
       if (!device) throw notFound('No such device');
-      if (body.display_name !== undefined) await setDeviceDisplayName(app.db, caller.userId, params.deviceId, body.display_name);
+      if (body.display_name !== undefined) {
+        await setDeviceDisplayName(app.db, caller.userId, params.deviceId, body.display_name);
+        // /keys/query shows the name (unsigned.device_display_name), so peers hear of the rename.
+        await noteDeviceListChange(app, [caller.userId]);
+      }
       return {};
     },
   );
@@ -65,6 +70,7 @@ export function mountDevices(router: Router, app: AppContext): void {
       const uia = await requireUia(app, { requestKey: `DELETE /devices/${params.deviceId}`, flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
       await removeDevices(app.db, caller.userId, [params.deviceId]);
       await finishUia(app, uia.sessionId);
+      await announceDeviceListChange(app, [caller.userId]);
       return {};
     },
   );
@@ -83,6 +89,7 @@ export function mountDevices(router: Router, app: AppContext): void {
       const uia = await requireUia(app, { requestKey: 'POST /delete_devices', flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
       await removeDevices(app.db, caller.userId, body.devices);
       await finishUia(app, uia.sessionId);
+      await announceDeviceListChange(app, [caller.userId]);
       return {};
     },
   );

@@ -6,7 +6,8 @@ import { uploadKeys } from '../../e2ee/key-upload.ts';
 import { queryKeys } from '../../e2ee/key-query.ts';
 import { claimKeys } from '../../e2ee/key-claim.ts';
 import { keyChanges } from '../../e2ee/key-changes.ts';
-import { parseDeviceListPosition } from '../../e2ee/device-list-stream.ts';
+import { announceDeviceListChange } from '../../e2ee/e2ee-streams.ts';
+import { parseStreamToken } from '../../sync/stream-token.ts';
 import { DeviceKeys, KeyObject, MAX_IDENTIFIER_LENGTH } from '../../e2ee/key-json.ts';
 
 /** A /keys/upload with a thousand signed one-time keys is about 250 KiB. */
@@ -28,15 +29,22 @@ const KeyClaimBody = z.looseObject({
   one_time_keys: z.record(UserId, z.record(DeviceId, z.string().min(1).max(MAX_IDENTIFIER_LENGTH))),
   timeout: z.number().int().optional(),
 });
-const KeyChangesQuery = z.object({ from: z.string(), to: z.string() });
+const KeyChangesQuery = z.object({ from: z.string().max(256), to: z.string().max(256) });
 
 export function mountKeys(router: Router, app: AppContext): void {
-  /** POST /_matrix/client/v3/keys/upload — the caller's device keys, one-time and fallback keys; returns one_time_key_counts. */
+  /**
+   * POST /_matrix/client/v3/keys/upload — the caller's device keys, one-time and fallback keys; returns one_time_key_counts.
+   * New device keys wake the long-polls of everyone who shares a room with the caller (after commit).
+   */
   route(
     router,
     app,
     { method: 'POST', path: '/_matrix/client/v3/keys/upload', auth: 'user', body: KeyUploadBody, maxBodyBytes: MAX_KEY_UPLOAD_BYTES },
-    async ({ app, caller, body }) => ({ one_time_key_counts: await uploadKeys(app.db, caller.userId, caller.deviceId, body) }),
+    async ({ app, caller, body }) => {
+      const counts = await uploadKeys(app.db, caller.userId, caller.deviceId, body);
+      if (body.device_keys) await announceDeviceListChange(app, [caller.userId]);
+      return { one_time_key_counts: counts };
+    },
   );
 
   /** POST /_matrix/client/v3/keys/query — device and cross-signing keys; other servers go in `failures`. */
@@ -49,8 +57,8 @@ export function mountKeys(router: Router, app: AppContext): void {
     claimKeys(app.db, app.config.server_name, body.one_time_keys),
   );
 
-  /** GET /_matrix/client/v3/keys/changes?from&to — tokens are device-list stream positions for now (see device-list-stream.ts). */
+  /** GET /_matrix/client/v3/keys/changes?from&to — `from` and `to` are /sync tokens; the answer matches /sync's `device_lists` between them. */
   route(router, app, { method: 'GET', path: '/_matrix/client/v3/keys/changes', auth: 'user', query: KeyChangesQuery }, async ({ app, caller, query }) =>
-    keyChanges(app.db, caller.userId, parseDeviceListPosition(query.from, 'from'), parseDeviceListPosition(query.to, 'to')),
+    keyChanges(app.db, caller.userId, parseStreamToken(query.from, 'from'), parseStreamToken(query.to, 'to')),
   );
 }

@@ -26,6 +26,19 @@ export async function maxDeviceListPosition(db: Queryable): Promise<number> {
   return Number(row?.position ?? 0);
 }
 
+/** Every user with a change in (fromExclusive, toInclusive]. */
+export async function allUsersChangedBetween(db: Queryable, fromExclusive: number, toInclusive: number): Promise<string[]> {
+  if (toInclusive <= fromExclusive) return [];
+  const rows = await db
+    .selectFrom('device_list_changes')
+    .select('user_id')
+    .distinct()
+    .where('position', '>', fromExclusive)
+    .where('position', '<=', toInclusive)
+    .execute();
+  return rows.map((row) => row.user_id);
+}
+
 /** Users among `userIds` with a change in (fromExclusive, toInclusive]. */
 export async function usersChangedBetween(db: Queryable, userIds: string[], fromExclusive: number, toInclusive: number): Promise<string[]> {
   if (userIds.length === 0 || toInclusive <= fromExclusive) return [];

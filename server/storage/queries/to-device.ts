@@ -26,12 +26,16 @@ export async function lockDevicesOf(tx: Tx, userIds: string[]): Promise<{ user_i
   return tx.selectFrom('devices').select(['user_id', 'device_id']).where('user_id', 'in', userIds).forKeyShare().execute();
 }
 
-export async function insertToDeviceMessages(tx: Tx, rows: NewToDeviceMessageRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Inserts under the stream lock; returns the highest position written (0 when `rows` is empty). */
+export async function insertToDeviceMessages(tx: Tx, rows: NewToDeviceMessageRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
   await sql`SELECT pg_advisory_xact_lock(${TO_DEVICE_STREAM_LOCK})`.execute(tx);
+  let highest = 0;
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    await tx.insertInto('to_device_messages').values(rows.slice(start, start + INSERT_CHUNK)).execute();
+    const written = await tx.insertInto('to_device_messages').values(rows.slice(start, start + INSERT_CHUNK)).returning('position').execute();
+    for (const { position } of written) highest = Math.max(highest, Number(position));
   }
+  return highest;
 }
 
 export async function listToDeviceMessages(
@@ -41,6 +45,7 @@ export async function listToDeviceMessages(
   afterPosition: number,
   limit: number,
   now: number,
+  uptoPosition = Number.MAX_SAFE_INTEGER,
 ): Promise<ToDeviceMessageRow[]> {
   return db
     .selectFrom('to_device_messages')
@@ -48,6 +53,7 @@ export async function listToDeviceMessages(
     .where('recipient_user_id', '=', userId)
     .where('recipient_device_id', '=', deviceId)
     .where('position', '>', afterPosition)
+    .where('position', '<=', uptoPosition)
     .where('expires_ts', '>', now)
     .orderBy('position')
     .limit(limit)

@@ -1,0 +1,28 @@
+/**
+ * Positions of a stream whose writers commit in allocation order: they take a
+ * transaction-scoped Postgres advisory lock just before inserting and hold it
+ * to commit (the to-device and device-list streams, see their queries). Once a
+ * writer has committed position N, everything at or below N is committed too,
+ * so readers may see up to the highest position any writer reported after
+ * commit; no reservation is needed, unlike the room stream's PositionTracker.
+ *
+ * Like the room stream's tracker it knows only this process's writers: with
+ * several API processes the reported positions must be shared (Redis) too.
+ */
+export interface SerialisedStream {
+  /** Readers see this position and everything below it. */
+  currentPosition(): number;
+  /** A writer committed `position` (call after commit; lower or repeated positions are ignored). */
+  advance(position: number): void;
+}
+
+/** `initial` is the stream's head in the database at start-up. */
+export function createSerialisedStream(initial: number): SerialisedStream {
+  let current = initial;
+  return {
+    currentPosition: () => current,
+    advance(position) {
+      if (position > current) current = position;
+    },
+  };
+}

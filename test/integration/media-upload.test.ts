@@ -120,10 +120,10 @@ describe('media upload and download', () => {
     assert.equal(stored.length, 1);
 
     // Deleting one keeps the bytes for the other; deleting both removes them.
-    await deleteMedia(server.app, mediaIdOf(first.body.content_uri));
+    await deleteMedia(server.app, mediaIdOf(first.body.content_uri), 'test');
     assert.equal((await getMedia(server, authed(`download/localhost/${mediaIdOf(first.body.content_uri)}`), alice.accessToken)).status, 404);
     assert.deepEqual((await getMedia(server, authed(`download/localhost/${mediaIdOf(second.body.content_uri)}`), alice.accessToken)).bytes, bytes);
-    await deleteMedia(server.app, mediaIdOf(second.body.content_uri));
+    await deleteMedia(server.app, mediaIdOf(second.body.content_uri), 'test');
     assert.equal(filesUnder(join(server.dataDir, 'media', 'content')).filter((path) => path.endsWith(rows[0].sha256!)).length, 0);
     assert.equal(await server.app.db.selectFrom('media_content').selectAll().where('sha256', '=', rows[0].sha256!).executeTakeFirst(), undefined);
   });

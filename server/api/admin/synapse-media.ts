@@ -1,0 +1,47 @@
+import type Router from '@koa/router';
+import type { AppContext } from '../../app-context.ts';
+import { route } from '../../http/route.ts';
+import { localMediaId } from '../../media/media-ids.ts';
+import { deleteMedia, quarantineMedia, unquarantineMedia } from '../../media/quarantine.ts';
+import { MediaParams } from '../media/media-params.ts';
+
+/**
+ * Synapse's media admin API (the subset Palisade serves), for server admins
+ * only: anyone else gets 403 M_FORBIDDEN. Only local media exists here, so
+ * another server name is 404 M_NOT_FOUND like an unknown media ID.
+ */
+export function mountSynapseMediaAdmin(router: Router, app: AppContext): void {
+  /** POST /_synapse/admin/v1/media/quarantine/{serverName}/{mediaId} — never served again until unquarantined. */
+  route(
+    router,
+    app,
+    { method: 'POST', path: '/_synapse/admin/v1/media/quarantine/:serverName/:mediaId', auth: 'admin', params: MediaParams },
+    async ({ app, caller, params }) => {
+      await quarantineMedia(app, localMediaId(app.config.server_name, params.serverName, params.mediaId), caller.userId);
+      return {};
+    },
+  );
+
+  /** POST /_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId} — lifts a quarantine. */
+  route(
+    router,
+    app,
+    { method: 'POST', path: '/_synapse/admin/v1/media/unquarantine/:serverName/:mediaId', auth: 'admin', params: MediaParams },
+    async ({ app, caller, params }) => {
+      await unquarantineMedia(app, localMediaId(app.config.server_name, params.serverName, params.mediaId), caller.userId);
+      return {};
+    },
+  );
+
+  /** DELETE /_synapse/admin/v1/media/{serverName}/{mediaId} — the ID is gone; its bytes too unless another upload shares them. */
+  route(
+    router,
+    app,
+    { method: 'DELETE', path: '/_synapse/admin/v1/media/:serverName/:mediaId', auth: 'admin', params: MediaParams },
+    async ({ app, caller, params }) => {
+      const mediaId = localMediaId(app.config.server_name, params.serverName, params.mediaId);
+      await deleteMedia(app, mediaId, caller.userId);
+      return { deleted_media: [mediaId], total: 1 };
+    },
+  );
+}

@@ -113,7 +113,7 @@ describe('async upload: resumption after a failed PUT', () => {
     // Once filled it is never overwritten.
     const again = await fetch(new URL(path, server.url), { method: 'PUT', headers: { authorization: `Bearer ${alice.accessToken}` }, body: 'x' });
     assert.equal(again.status, 409);
-    assert.equal((await again.json()).errcode, 'M_CANNOT_OVERWRITE_MEDIA');
+    assert.equal(((await again.json()) as { errcode: string }).errcode, 'M_CANNOT_OVERWRITE_MEDIA');
   });
 });
 

@@ -1,12 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { cleanUpMedia } from '../../server/media/cleanup.ts';
+import { storePreview } from '../../server/storage/queries/media-previews.ts';
 import { authed, getMedia, mediaIdOf, patternStream, streamRequest, uploadBytes } from '../support/media.ts';
 
 const MAX_UPLOAD = 256 * 1024;
@@ -114,6 +116,38 @@ describe('async upload: resumption after a failed PUT', () => {
     const again = await fetch(new URL(path, server.url), { method: 'PUT', headers: { authorization: `Bearer ${alice.accessToken}` }, body: 'x' });
     assert.equal(again.status, 409);
     assert.equal(((await again.json()) as { errcode: string }).errcode, 'M_CANNOT_OVERWRITE_MEDIA');
+  });
+});
+
+describe('media cleanup (the hourly job)', () => {
+  let server: TestServer;
+  let alice: TestUser;
+  before(async () => {
+    server = await startTestServer();
+    alice = await registerUser(server.url, 'alice');
+  });
+  after(() => server.stop());
+
+  test('expired unused media IDs, expired preview cache rows and stale spool files go; everything live stays', async () => {
+    const create = async () => mediaIdOf((await request(server.url, 'POST', '/_matrix/media/v1/create', { token: alice.accessToken, body: {} })).body.content_uri);
+    const [expired, live] = [await create(), await create()];
+    await server.app.db.updateTable('media').set({ unused_expires_at: Date.now() - 1 }).where('media_id', '=', expired).execute();
+    const uploaded = mediaIdOf((await uploadBytes(server, alice, Buffer.from('kept'))).body.content_uri);
+    await storePreview(server.app.db, 'https://old.example/', { 'og:title': 'old' }, Date.now() - 7_200_000, 3_600_000);
+    await storePreview(server.app.db, 'https://new.example/', { 'og:title': 'new' }, Date.now(), 3_600_000);
+    const spool = join(server.dataDir, 'media', 'tmp');
+    mkdirSync(spool, { recursive: true });
+    writeFileSync(join(spool, 'stale'), 'left by a crash');
+    const longAgo = new Date(Date.now() - 24 * 3_600_000);
+    utimesSync(join(spool, 'stale'), longAgo, longAgo);
+    writeFileSync(join(spool, 'in-flight'), 'an upload in progress');
+
+    assert.deepEqual(await cleanUpMedia(server.app), { pendingMedia: 1, previews: 1, spoolFiles: 1 });
+    const ids = (await server.app.db.selectFrom('media').select('media_id').execute()).map((row) => row.media_id).sort();
+    assert.deepEqual(ids, [live, uploaded].sort());
+    assert.deepEqual((await server.app.db.selectFrom('url_previews').select('url').execute()).map((row) => row.url), ['https://new.example/']);
+    assert.deepEqual(spoolFiles(server), ['in-flight']);
+    assert.deepEqual(await cleanUpMedia(server.app), { pendingMedia: 0, previews: 0, spoolFiles: 0 });
   });
 });
 

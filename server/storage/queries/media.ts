@@ -78,3 +78,9 @@ export async function setQuarantined(db: Queryable, mediaId: string, by: string 
 export async function deleteMediaRow(tx: Tx, mediaId: string): Promise<MediaRow | undefined> {
   return tx.deleteFrom('media').where('media_id', '=', mediaId).returningAll().executeTakeFirst();
 }
+
+/** `create`d media IDs never uploaded to and past their `unused_expires_at`; returns how many were deleted. */
+export async function deleteExpiredPendingMedia(db: Queryable, now: number): Promise<number> {
+  const result = await db.deleteFrom('media').where('sha256', 'is', null).where('unused_expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

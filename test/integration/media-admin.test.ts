@@ -80,6 +80,21 @@ describe('media admin API: quarantine and delete', () => {
     assert.deepEqual(await statuses(mediaId), [200, 200, 200, 200]);
   });
 
+  test('quarantine covers the content: another ID with the same bytes is not served, and the bytes cannot be uploaded again', async () => {
+    const bytes = await sharp({ create: { width: 50, height: 50, channels: 3, background: { r: 66, g: 6, b: 6 } } }).png().toBuffer();
+    const bad = mediaIdOf((await uploadBytes(server, alice, bytes, { contentType: 'image/png' })).body.content_uri);
+    const copy = mediaIdOf((await uploadBytes(server, alice, bytes, { contentType: 'image/png' })).body.content_uri);
+    assert.equal((await adminCall('POST', `/_synapse/admin/v1/media/quarantine/localhost/${bad}`, admin)).status, 200);
+    await assertGone(copy);
+    const again = await uploadBytes(server, alice, bytes, { contentType: 'image/png' });
+    await assertRefusal(again, { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path: '/_matrix/media/v3/upload' });
+    assert.equal((await server.app.db.selectFrom('media').select('media_id').where('sha256', '=', await shaOf(server, bad)).execute()).length, 2);
+
+    assert.equal((await adminCall('POST', `/_synapse/admin/v1/media/unquarantine/localhost/${bad}`, admin)).status, 200);
+    assert.deepEqual(await statuses(copy), [200, 200, 200, 200]);
+    assert.equal((await uploadBytes(server, alice, bytes, { contentType: 'image/png' })).status, 200);
+  });
+
   test('quarantine and delete of unknown media, bad IDs and other servers are 404 M_NOT_FOUND', async () => {
     for (const [method, path] of [
       ['POST', '/_synapse/admin/v1/media/quarantine/localhost/unknownMedia'],

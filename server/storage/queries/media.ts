@@ -84,3 +84,14 @@ export async function deleteExpiredPendingMedia(db: Queryable, now: number): Pro
   const result = await db.deleteFrom('media').where('sha256', 'is', null).where('unused_expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Serialises one user's uploads until the transaction ends, so concurrent uploads cannot overrun a quota together. */
+export async function lockUserUploads(tx: Tx, userId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${`media-quota:${userId}`}))`.execute(tx);
+}
+
+/** True when any media ID holding these bytes is quarantined: quarantine covers the content, not just one ID. */
+export async function isContentQuarantined(db: Queryable, sha256: string): Promise<boolean> {
+  const row = await db.selectFrom('media').select('media_id').where('sha256', '=', sha256).where('quarantined_by', 'is not', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}

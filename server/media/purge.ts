@@ -22,6 +22,12 @@ export function mxcUrisOfContent(content: unknown): string[] {
   return [...new Set(candidates.filter((value): value is string => typeof value === 'string' && MXC_URI.test(value)))];
 }
 
+/** The media ID of a local `mxc://` URI, or undefined for a remote or malformed one. */
+export function localMediaIdOfMxc(serverName: string, uri: string): string | undefined {
+  const match = MXC_URI.exec(uri);
+  return match && match[1] === serverName ? match[2] : undefined;
+}
+
 export interface PurgeOptions {
   /**
    * Delete only media this user uploaded (the purged event's sender): an
@@ -43,9 +49,8 @@ export async function deleteMediaByMxcUris(app: AppContext, mxcUris: readonly st
   if (mxcUris.length > MAX_PURGE_URIS) throw new Error(`deleteMediaByMxcUris: at most ${MAX_PURGE_URIS} URIs per call`);
   const deleted: string[] = [];
   for (const uri of new Set(mxcUris)) {
-    const match = MXC_URI.exec(uri);
-    if (!match || match[1] !== app.config.server_name) continue;
-    const mediaId = match[2];
+    const mediaId = localMediaIdOfMxc(app.config.server_name, uri);
+    if (mediaId === undefined) continue;
     const row = await findMedia(app.db, mediaId);
     if (!row || (options.uploadedBy !== undefined && row.user_id !== options.uploadedBy)) continue;
     try {

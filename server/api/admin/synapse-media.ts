@@ -1,9 +1,13 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
 import { localMediaId } from '../../media/media-ids.ts';
 import { deleteMedia, quarantineMedia, unquarantineMedia } from '../../media/quarantine.ts';
+import { quarantineRoomMedia } from '../../media/room-quarantine.ts';
 import { MediaParams } from '../media/media-params.ts';
+
+const RoomParams = z.object({ roomId: z.string().min(2).max(255).startsWith('!') });
 
 /**
  * Synapse's media admin API (the subset Palisade serves), for server admins
@@ -43,5 +47,13 @@ export function mountSynapseMediaAdmin(router: Router, app: AppContext): void {
       await deleteMedia(app, mediaId, caller.userId);
       return { deleted_media: [mediaId], total: 1 };
     },
+  );
+
+  /** POST /_synapse/admin/v1/room/{roomId}/media/quarantine — every local media the room's events name in the clear. */
+  route(
+    router,
+    app,
+    { method: 'POST', path: '/_synapse/admin/v1/room/:roomId/media/quarantine', auth: 'admin', params: RoomParams },
+    async ({ app, caller, params }) => ({ num_quarantined: await quarantineRoomMedia(app, params.roomId, caller.userId) }),
   );
 }

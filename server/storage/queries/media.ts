@@ -95,3 +95,23 @@ export async function isContentQuarantined(db: Queryable, sha256: string): Promi
   const row = await db.selectFrom('media').select('media_id').where('sha256', '=', sha256).where('quarantined_by', 'is not', null).limit(1).executeTakeFirst();
   return row !== undefined;
 }
+
+/** Quarantines those of `mediaIds` not yet quarantined; returns how many it marked. */
+export async function quarantineMediaIds(db: Queryable, mediaIds: readonly string[], by: string): Promise<number> {
+  if (mediaIds.length === 0) return 0;
+  const result = await db.updateTable('media').set({ quarantined_by: by }).where('media_id', 'in', [...mediaIds]).where('quarantined_by', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** A page of a room's events (content only), in stream order after `afterOrdering`, for scanning their media. */
+export async function roomEventContentsPage(db: Queryable, roomId: string, afterOrdering: number, limit: number): Promise<Array<{ stream_ordering: number; content: unknown }>> {
+  const rows = await db
+    .selectFrom('events')
+    .select(['stream_ordering', sql<unknown>`json -> 'content'`.as('content')])
+    .where('room_id', '=', roomId)
+    .where('stream_ordering', '>', afterOrdering)
+    .orderBy('stream_ordering')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ stream_ordering: Number(row.stream_ordering), content: row.content }));
+}

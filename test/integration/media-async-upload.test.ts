@@ -156,7 +156,7 @@ describe('rc_media_create: the per-user upload rate limit', () => {
   let alice: TestUser;
   let bob: TestUser;
   before(async () => {
-    server = await startTestServer({ rc_media_create: { per_second: 0.01, burst_count: 3 } });
+    server = await startTestServer({ rc_media_create: { per_second: 0.01, burst_count: 3 }, url_preview_enabled: true });
     alice = await registerUser(server.url, 'alice');
     bob = await registerUser(server.url, 'bob');
   });
@@ -175,6 +175,10 @@ describe('rc_media_create: the per-user upload rate limit', () => {
     const create = await request(server.url, 'POST', '/_matrix/media/v1/create', { token: alice.accessToken, body: {} });
     await assertRefusal(create, { status: 429, errcode: 'M_LIMIT_EXCEEDED', method: 'POST', path: '/_matrix/media/v1/create' });
     assert.equal(await count(), before, 'nothing was stored');
+    // An uncached URL preview is a fetch on the user's behalf: same budget (refused before any connection is made).
+    const previewPath = `/_matrix/client/v1/media/preview_url?url=${encodeURIComponent('http://192.0.2.1/')}`;
+    const preview = await request(server.url, 'GET', previewPath, { token: alice.accessToken });
+    await assertRefusal(preview, { status: 429, errcode: 'M_LIMIT_EXCEEDED', method: 'GET', path: '/_matrix/client/v1/media/preview_url' });
 
     // Another user's budget is their own.
     assert.equal((await uploadBytes(server, bob, Buffer.from('bob'))).status, 200);

@@ -30,6 +30,8 @@ export async function previewUrl(app: AppContext, userId: string, url: string, r
   const cached = await findCachedPreview(app.db, cacheKey, Date.now());
   if (cached) return cached as OpenGraph;
 
+  // A fetch (and the image it may store) counts against the user's media budget; cached answers do not.
+  await mediaServices(app).uploadLimiter.consume(userId);
   const og = await fetchPreview(app, userId, cacheKey, guards);
   await storePreview(app.db, cacheKey, og, Date.now(), PREVIEW_CACHE_TTL_MS);
   return og;

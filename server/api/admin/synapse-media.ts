@@ -5,9 +5,17 @@ import { route } from '../../http/route.ts';
 import { localMediaId } from '../../media/media-ids.ts';
 import { deleteMedia, quarantineMedia, unquarantineMedia } from '../../media/quarantine.ts';
 import { quarantineRoomMedia } from '../../media/room-quarantine.ts';
+import { deleteMediaOfUser, listMediaOfUser } from '../../media/user-media.ts';
 import { MediaParams } from '../media/media-params.ts';
 
 const RoomParams = z.object({ roomId: z.string().min(2).max(255).startsWith('!') });
+const UserParams = z.object({ userId: z.string().min(2).max(255).startsWith('@') });
+/** Most entries one page lists. */
+const MAX_PAGE = 1000;
+const PageQuery = z.looseObject({
+  from: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().positive().max(MAX_PAGE).default(100),
+});
 
 /**
  * Synapse's media admin API (the subset Palisade serves), for server admins
@@ -55,5 +63,24 @@ export function mountSynapseMediaAdmin(router: Router, app: AppContext): void {
     app,
     { method: 'POST', path: '/_synapse/admin/v1/room/:roomId/media/quarantine', auth: 'admin', params: RoomParams },
     async ({ app, caller, params }) => ({ num_quarantined: await quarantineRoomMedia(app, params.roomId, caller.userId) }),
+  );
+
+  /** GET /_synapse/admin/v1/users/{userId}/media?from&limit — what a user uploaded, to review before quarantine or delete. */
+  route(
+    router,
+    app,
+    { method: 'GET', path: '/_synapse/admin/v1/users/:userId/media', auth: 'admin', params: UserParams, query: PageQuery },
+    async ({ app, params, query }) => listMediaOfUser(app, params.userId, query.from, query.limit),
+  );
+
+  /** DELETE /_synapse/admin/v1/users/{userId}/media — every media ID the user uploaded (spam clean-up). */
+  route(
+    router,
+    app,
+    { method: 'DELETE', path: '/_synapse/admin/v1/users/:userId/media', auth: 'admin', params: UserParams },
+    async ({ app, caller, params }) => {
+      const deleted = await deleteMediaOfUser(app, params.userId, caller.userId);
+      return { deleted_media: deleted, total: deleted.length };
+    },
   );
 }

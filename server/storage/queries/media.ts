@@ -115,3 +115,15 @@ export async function roomEventContentsPage(db: Queryable, roomId: string, after
     .execute();
   return rows.map((row) => ({ stream_ordering: Number(row.stream_ordering), content: row.content }));
 }
+
+/** A page of a user's media, oldest first, and how many they have in all (for the admin API). */
+export async function listUserMedia(db: Queryable, userId: string, from: number, limit: number): Promise<{ rows: MediaRow[]; total: number }> {
+  const rows = await db.selectFrom('media').selectAll().where('user_id', '=', userId).orderBy('created_ts').orderBy('media_id').offset(from).limit(limit).execute();
+  const { total } = await db.selectFrom('media').select(sql<number>`count(*)::int`.as('total')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  return { rows, total };
+}
+
+/** Every media ID a user uploaded or created. */
+export async function userMediaIds(db: Queryable, userId: string): Promise<string[]> {
+  return (await db.selectFrom('media').select('media_id').where('user_id', '=', userId).execute()).map((row) => row.media_id);
+}

@@ -6,7 +6,7 @@ import { assertRefusal } from '../support/refusals.ts';
 import { createRoom, putState, roomPost, sendMessage } from '../support/rooms.ts';
 import { authed, getMedia, mediaIdOf, uploadBytes } from '../support/media.ts';
 
-describe('media admin API: quarantine everything a room points at', () => {
+describe('media admin API: a room\'s media, a user\'s media', () => {
   let server: TestServer;
   let admin: TestUser;
   let alice: TestUser;
@@ -52,5 +52,38 @@ describe('media admin API: quarantine everything a room points at', () => {
 
     const unknown = `/_synapse/admin/v1/room/${encodeURIComponent('!nosuch:localhost')}/media/quarantine`;
     await assertRefusal(await request(server.url, 'POST', unknown, { token: admin.accessToken }), { status: 404, errcode: 'M_NOT_FOUND', method: 'POST', path: unknown, checkSpec: false });
+  });
+
+  test("a user's media: listed page by page and deleted all at once, by admins only", async () => {
+    const carol = await registerUser(server.url, 'carol');
+    const mine = [await upload(carol, 'c1'), await upload(carol, 'c2'), await upload(carol, 'c3')].map(mediaIdOf);
+    const bobs = await upload(bob, 'not carol');
+    const base = `/_synapse/admin/v1/users/${encodeURIComponent(carol.userId)}/media`;
+
+    await assertRefusal(await request(server.url, 'GET', base, { token: carol.accessToken }), { status: 403, errcode: 'M_FORBIDDEN', method: 'GET', path: base, checkSpec: false });
+    const first = await request(server.url, 'GET', `${base}?limit=2`, { token: admin.accessToken });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.total, 3);
+    assert.equal(first.body.next_token, 2);
+    assert.deepEqual(Object.keys(first.body.media[0]).sort(), ['created_ts', 'media_id', 'media_length', 'media_type', 'quarantined_by', 'safe_from_quarantine', 'upload_name']);
+    assert.equal(first.body.media[0].media_type, 'text/plain');
+    assert.equal(first.body.media[0].media_length, 2);
+    const second = await request(server.url, 'GET', `${base}?from=2&limit=2`, { token: admin.accessToken });
+    assert.equal(second.body.next_token, undefined);
+    assert.deepEqual([...first.body.media, ...second.body.media].map((entry: { media_id: string }) => entry.media_id).sort(), [...mine].sort());
+
+    await assertRefusal(await request(server.url, 'DELETE', base, { token: carol.accessToken }), { status: 403, errcode: 'M_FORBIDDEN', method: 'DELETE', path: base, checkSpec: false });
+    const deleted = await request(server.url, 'DELETE', base, { token: admin.accessToken });
+    assert.equal(deleted.status, 200);
+    assert.equal(deleted.body.total, 3);
+    assert.deepEqual([...deleted.body.deleted_media].sort(), [...mine].sort());
+    for (const mediaId of mine) assert.equal(await status(`mxc://localhost/${mediaId}`), 404);
+    assert.equal(await status(bobs), 200);
+    assert.deepEqual((await request(server.url, 'GET', base, { token: admin.accessToken })).body, { media: [], total: 0 });
+
+    const stranger = `/_synapse/admin/v1/users/${encodeURIComponent('@nobody:localhost')}/media`;
+    await assertRefusal(await request(server.url, 'GET', stranger, { token: admin.accessToken }), { status: 404, errcode: 'M_NOT_FOUND', method: 'GET', path: stranger, checkSpec: false });
+    const remote = `/_synapse/admin/v1/users/${encodeURIComponent('@x:elsewhere.org')}/media`;
+    await assertRefusal(await request(server.url, 'GET', remote, { token: admin.accessToken }), { status: 400, errcode: 'M_INVALID_PARAM', method: 'GET', path: remote, checkSpec: false });
   });
 });

@@ -13,6 +13,9 @@ import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
 
+/** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
+const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -79,7 +82,9 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
         ? metricsHandler(app)
         : createApp(app, { trustProxy: listener.x_forwarded }).callback();
     for (const address of listener.bind_addresses) {
-      const server = createServer(handler);
+      // Node cuts a request off after 5 minutes by default, too short for a large media upload on a slow
+      // link; headers still have to arrive within headersTimeout (60 s), so idle connections are not kept.
+      const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, handler);
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(listener.port, address, () => resolveListen());

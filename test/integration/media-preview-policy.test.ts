@@ -12,6 +12,12 @@ async function startSite() {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
+    if (req.url === '/latin1') {
+      // No charset in the header: the page's <meta charset> says ISO-8859-1.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(Buffer.from('<html><head><meta charset="iso-8859-1"><meta property="og:title" content="Caf\u00e9 cr\u00e8me"></head></html>', 'latin1'));
+      return;
+    }
     if (req.url?.startsWith('/page')) {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(`<html><head><meta property="og:title" content="Page ${req.url}"><meta property="og:image" content="http://10.0.0.1/secret.png"></head></html>`);
@@ -95,6 +101,12 @@ describe('URL previews: room policy, cache, and names that resolve to private ad
     assert.equal(result.status, 200);
     assert.equal(result.body['og:title'], 'Page /page-image');
     assert.equal(result.body['og:image'], undefined);
+  });
+
+  test("a page's <meta charset> decodes it when the Content-Type names none", async () => {
+    const result = await preview(alice, site.url('/latin1'));
+    assert.equal(result.status, 200);
+    assert.equal(result.body['og:title'], 'Caf\u00e9 cr\u00e8me');
   });
 
   test('a hostname that resolves to a loopback address is refused after resolution, without connecting', async () => {

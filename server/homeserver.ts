@@ -16,6 +16,9 @@ import { createKeyedBatcher } from './rooms/append-batcher.ts';
 import { appendDrafts, MAX_APPEND_BATCH } from './rooms/persist-event.ts';
 import { createE2eeStreams } from './e2ee/e2ee-streams.ts';
 
+/** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
+const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -87,8 +90,10 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
         : createApp(app, { trustProxy: listener.x_forwarded }).callback();
     for (const address of listener.bind_addresses) {
       // Idle keep-alive connections outlive a load balancer's usual 60 s idle timeout, so the proxy
-      // (or a client reusing a pooled socket) never writes into a socket we are closing.
-      const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handler);
+      // (or a client reusing a pooled socket) never writes into a socket we are closing. Node cuts a
+      // request off after 5 minutes by default, too short for a large upload on a slow link; headers
+      // still have to arrive within headersTimeout (60 s).
+      const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, handler);
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(listener.port, address, () => resolveListen());

@@ -11,6 +11,9 @@ import { mountRoutes } from '../api/routes.ts';
 /** Builds the Koa app; it does not listen, so tests and main.ts choose how to serve it. */
 export function createApp(app: AppContext, options: { trustProxy?: boolean } = {}): Koa {
   const koa = new Koa({ proxy: options.trustProxy ?? false });
+  // Failures Koa sees outside the middleware (a client that drops mid-upload, a streamed body that fails
+  // mid-response) go to the log as JSON, instead of Koa's default stack dump on stderr.
+  koa.on('error', (error: Error) => app.logger.info({ err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, 'connection failed outside a handler'));
   koa.use(async (ctx, next) => {
     const requestId = randomUUID().slice(0, 8);
     ctx.set('x-request-id', requestId);

@@ -122,12 +122,19 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
  */
 function rawBodyOf(ctx: Context): RawBody {
   const stream = new PassThrough();
+  // Whoever reads the body sees its error (pipeline reports a stream that already failed); this listener
+  // only keeps an abort that happens before anyone reads from being an uncaught exception.
+  stream.on('error', () => undefined);
   const request = ctx.req;
   request.pipe(stream);
   request.once('error', (error) => stream.destroy(error));
-  request.once('close', () => {
+  const abortIfIncomplete = () => {
     if (!request.complete) stream.destroy(new Error('request aborted'));
-  });
+  };
+  // The client may have gone away while the route authenticated: 'close' has then already fired,
+  // and without this the body would never end and the handler (and its spool file) would hang forever.
+  if (request.destroyed) abortIfIncomplete();
+  else request.once('close', abortIfIncomplete);
   stream.once('close', () => request.unpipe(stream));
   const length = ctx.get('content-length');
   return {

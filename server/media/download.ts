@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AppContext } from '../app-context.ts';
 import { notFound } from '../errors.ts';
-import { findMedia } from '../storage/queries/media.ts';
+import { findMedia, isContentQuarantined } from '../storage/queries/media.ts';
 import type { MediaRow } from '../storage/tables/media.ts';
 import { notYetUploaded } from './media-errors.ts';
 import { mediaServices } from './media-services.ts';
@@ -24,8 +24,9 @@ export type UploadedMedia = MediaRow & { sha256: string; size: number; content_t
 
 /**
  * The media row to serve, waiting up to `timeoutMs` for a pending async
- * upload. Unknown, quarantined, expired and (on legacy endpoints) frozen media
- * are all the same 404, so nothing about them leaks.
+ * upload. Unknown, quarantined (this ID, or another holding the same bytes),
+ * expired and (on legacy endpoints) frozen media are all the same 404, so
+ * nothing about them leaks.
  */
 export async function findServableMedia(app: AppContext, mediaId: string, options: LookupOptions): Promise<UploadedMedia> {
   const deadline = Date.now() + Math.min(options.timeoutMs ?? DEFAULT_MEDIA_WAIT_MS, MAX_MEDIA_WAIT_MS);
@@ -33,7 +34,10 @@ export async function findServableMedia(app: AppContext, mediaId: string, option
     const row = await findMedia(app.db, mediaId);
     if (!row || row.quarantined_by !== null) throw notFound('Unknown media');
     if (options.legacy && row.authenticated) throw notFound('Unknown media (this media is only served on the authenticated endpoints)');
-    if (row.sha256 !== null && row.size !== null) return { ...row, sha256: row.sha256, size: row.size, content_type: row.content_type ?? 'application/octet-stream' };
+    if (row.sha256 !== null && row.size !== null) {
+      if (await isContentQuarantined(app.db, row.sha256)) throw notFound('Unknown media');
+      return { ...row, sha256: row.sha256, size: row.size, content_type: row.content_type ?? 'application/octet-stream' };
+    }
     if (row.unused_expires_at !== null && row.unused_expires_at <= Date.now()) throw notFound('Unknown media');
     if (Date.now() >= deadline) throw notYetUploaded();
     await delay(Math.min(PENDING_POLL_MS, Math.max(1, deadline - Date.now())));

@@ -1,13 +1,18 @@
 import type { AppContext } from '../app-context.ts';
 import { createRateLimiter, type RateLimiter } from '../http/rate-limit.ts';
 import { createAddressPolicy, type AddressPolicy } from './previews/ip-ranges.ts';
+import { createSemaphore, type Semaphore } from './semaphore.ts';
 import { createLocalMediaStorage, type MediaStorage } from './storage.ts';
+
+/** Thumbnails decoded at once per process: a large image can take a few hundred MB while sharp works on it. */
+export const THUMBNAIL_CONCURRENCY = 2;
 
 export interface MediaServices {
   storage: MediaStorage;
   /** `rc_media_create`: uploads and `create` calls per user. */
   uploadLimiter: RateLimiter;
   previewAddresses: AddressPolicy;
+  thumbnailSlots: Semaphore;
 }
 
 /**
@@ -27,6 +32,7 @@ export function mediaServices(app: AppContext): MediaServices {
         blacklist: app.config.url_preview_ip_range_blacklist,
         whitelist: app.config.url_preview_ip_range_whitelist,
       }),
+      thumbnailSlots: createSemaphore(THUMBNAIL_CONCURRENCY),
     };
     servicesByApp.set(app, services);
   }

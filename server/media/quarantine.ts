@@ -15,11 +15,13 @@ import { contentKey } from './storage.ts';
 /** Marks a media ID quarantined by `byUserId`; every download and thumbnail of it is 404 from now on. */
 export async function quarantineMedia(app: AppContext, mediaId: string, byUserId: string): Promise<void> {
   if (!(await setQuarantined(app.db, mediaId, byUserId))) throw notFound('Unknown media');
+  app.logger.info({ mediaId, by: byUserId }, 'media quarantined');
 }
 
 /** Lifts a quarantine. */
-export async function unquarantineMedia(app: AppContext, mediaId: string): Promise<void> {
+export async function unquarantineMedia(app: AppContext, mediaId: string, byUserId: string): Promise<void> {
   if (!(await setQuarantined(app.db, mediaId, null))) throw notFound('Unknown media');
+  app.logger.info({ mediaId, by: byUserId }, 'media unquarantined');
 }
 
 /**
@@ -28,7 +30,7 @@ export async function unquarantineMedia(app: AppContext, mediaId: string): Promi
  * removed while the row is still locked, so an identical upload racing with
  * this either waits and re-creates the file or finished before and kept it.
  */
-export async function deleteMedia(app: AppContext, mediaId: string): Promise<void> {
+export async function deleteMedia(app: AppContext, mediaId: string, by: string): Promise<void> {
   const { storage } = mediaServices(app);
   await withTransaction(app.db, async (tx) => {
     const row = await deleteMediaRow(tx, mediaId);
@@ -39,4 +41,5 @@ export async function deleteMedia(app: AppContext, mediaId: string): Promise<voi
     if (left > 0) return;
     for (const key of [contentKey(row.sha256), ...thumbnailKeys]) await storage.delete(key);
   });
+  app.logger.info({ mediaId, by }, 'media deleted');
 }

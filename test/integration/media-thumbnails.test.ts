@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, type TestUser } from '../support/http.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
-import { authed, getMedia, mediaIdOf, uploadBytes } from '../support/media.ts';
+import { authed, getMedia, legacy, mediaIdOf, uploadBytes } from '../support/media.ts';
 import { quarantineMedia } from '../../server/media/quarantine.ts';
 
 const SOURCE_WIDTH = 1000;
@@ -92,6 +92,14 @@ describe('media thumbnails', () => {
       assert.equal(result.json.errcode, 'M_UNKNOWN');
       await assertMatchesSpec({ method: 'GET', path, status: 400, body: result.json });
     }
+  });
+
+  test('the legacy unauthenticated thumbnail endpoint does not serve media uploaded under enable_authenticated_media', async () => {
+    const upload = await uploadBytes(server, alice, await sourceImage('png'), { contentType: 'image/png' });
+    const result = await getMedia(server, legacy(`thumbnail/localhost/${mediaIdOf(upload.body.content_uri)}?width=32&height=32&method=crop`));
+    assert.equal(result.status, 404);
+    assert.equal(result.json.errcode, 'M_NOT_FOUND');
+    assert.equal((await thumbnail(mediaIdOf(upload.body.content_uri), 'width=32&height=32&method=crop')).status, 200);
   });
 
   test('a quarantined image has no thumbnail either', async () => {

@@ -120,10 +120,10 @@ describe('media upload and download', () => {
     assert.equal(stored.length, 1);
 
     // Deleting one keeps the bytes for the other; deleting both removes them.
-    await deleteMedia(server.app, mediaIdOf(first.body.content_uri));
+    await deleteMedia(server.app, mediaIdOf(first.body.content_uri), 'test');
     assert.equal((await getMedia(server, authed(`download/localhost/${mediaIdOf(first.body.content_uri)}`), alice.accessToken)).status, 404);
     assert.deepEqual((await getMedia(server, authed(`download/localhost/${mediaIdOf(second.body.content_uri)}`), alice.accessToken)).bytes, bytes);
-    await deleteMedia(server.app, mediaIdOf(second.body.content_uri));
+    await deleteMedia(server.app, mediaIdOf(second.body.content_uri), 'test');
     assert.equal(filesUnder(join(server.dataDir, 'media', 'content')).filter((path) => path.endsWith(rows[0].sha256!)).length, 0);
     assert.equal(await server.app.db.selectFrom('media_content').selectAll().where('sha256', '=', rows[0].sha256!).executeTakeFirst(), undefined);
   });
@@ -211,5 +211,23 @@ describe('media quota and legacy access', () => {
     const viaLegacy = await getMedia(server, legacy(`download/localhost/${mediaIdOf(first.body.content_uri)}`));
     assert.equal(viaLegacy.status, 200);
     assert.equal(viaLegacy.bytes.length, 80);
+  });
+
+  test('the quota is enforced while streaming, and concurrent uploads cannot overrun it together', async () => {
+    const dave = await registerUser(server.url, 'dave');
+    const daveMedia = async () => (await server.app.db.selectFrom('media').select(['size']).where('user_id', '=', dave.userId).execute()).map((row) => Number(row.size));
+    const chunked = await streamRequest(server, 'POST', '/_matrix/media/v3/upload', patternStream(10_000, 10), {
+      authorization: `Bearer ${dave.accessToken}`,
+      'transfer-encoding': 'chunked',
+    });
+    assert.equal(chunked.status, 403);
+    assert.equal(chunked.json.errcode, 'M_FORBIDDEN');
+    assert.deepEqual(await daveMedia(), []);
+    assert.deepEqual(filesUnder(join(server.dataDir, 'media', 'tmp')), []);
+
+    // Six uploads of 30 bytes at once against a quota of 100: exactly three fit.
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => uploadBytes(server, dave, Buffer.alloc(30, n))));
+    assert.deepEqual(results.map((result) => result.status).sort(), [200, 200, 200, 403, 403, 403]);
+    assert.deepEqual(await daveMedia(), [30, 30, 30]);
   });
 });

@@ -38,13 +38,39 @@ export async function parseHtmlMeta(body: Readable, charset: string | undefined)
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
-  const decoder = new TextDecoder(supportedCharset(charset), { fatal: false });
-  for await (const chunk of body) parser.write(decoder.decode(chunk as Buffer, { stream: true }));
-  parser.write(decoder.decode());
+  let decoder: InstanceType<typeof TextDecoder> | undefined;
+  let head: Buffer[] = [];
+  let headBytes = 0;
+  // Without a charset in the Content-Type, the page's own <meta charset> (in its first bytes) decides.
+  const start = () => {
+    const sniffed = charset ?? metaCharset(Buffer.concat(head));
+    decoder = new TextDecoder(supportedCharset(sniffed), { fatal: false });
+    for (const part of head) parser.write(decoder.decode(part, { stream: true }));
+    head = [];
+  };
+  for await (const chunk of body) {
+    if (decoder) {
+      parser.write(decoder.decode(chunk as Buffer, { stream: true }));
+      continue;
+    }
+    head.push(chunk as Buffer);
+    headBytes += (chunk as Buffer).length;
+    if (headBytes >= CHARSET_SNIFF_BYTES) start();
+  }
+  if (!decoder) start();
+  parser.write(decoder!.decode());
   parser.end();
   if (og['og:title'] === undefined && title.trim()) og['og:title'] = title.trim().replace(/\s+/g, ' ').slice(0, MAX_TITLE_CHARS);
   if (og['og:description'] === undefined && description !== undefined) og['og:description'] = description;
   return og;
+}
+
+/** How far into a page its `<meta charset>` is looked for (the HTML standard's prescan length). */
+const CHARSET_SNIFF_BYTES = 1024;
+
+function metaCharset(head: Buffer): string | undefined {
+  const text = head.subarray(0, CHARSET_SNIFF_BYTES).toString('latin1');
+  return /<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)/i.exec(text)?.[1]?.toLowerCase();
 }
 
 function supportedCharset(charset: string | undefined): string {

@@ -1,11 +1,11 @@
 import { Transform } from 'node:stream';
 import type { AppContext } from '../../app-context.ts';
-import { forbidden, unrecognized } from '../../errors.ts';
+import { unrecognized } from '../../errors.ts';
 import { findCachedPreview, storePreview } from '../../storage/queries/media-previews.ts';
 import { storeFetchedMedia } from '../upload.ts';
 import { mediaServices } from '../media-services.ts';
 import { charsetOf, parseHtmlMeta } from './html-meta.ts';
-import { isPreviewAllowedForRoom } from './room-policy.ts';
+import { assertPreviewAllowedInRoom } from './room-policy.ts';
 import { checkUrl, guardedGet, type FetchGuards, type GuardedResponse } from './safe-fetch.ts';
 import { createUrlBlacklist } from './url-blacklist.ts';
 
@@ -20,15 +20,18 @@ export type OpenGraph = Record<string, string | number>;
  * GET preview_url: the OpenGraph data of `url`, fetched by the server (so the
  * reader's address stays hidden from the linked site), its image stored as
  * media. Cached per URL for PREVIEW_CACHE_TTL_MS; failures are not cached.
+ * With `roomId` (the room the link was posted in), the room's policy decides first.
  */
 export async function previewUrl(app: AppContext, userId: string, url: string, roomId?: string): Promise<OpenGraph> {
   if (!app.config.url_preview_enabled) throw unrecognized('URL previews are disabled on this server');
-  if (!(await isPreviewAllowedForRoom(app, userId, roomId))) throw forbidden('Link previews are off in this channel');
+  await assertPreviewAllowedInRoom(app, userId, roomId);
   const guards = previewGuards(app);
   const cacheKey = checkUrl(url, guards.urls).toString();
   const cached = await findCachedPreview(app.db, cacheKey, Date.now());
   if (cached) return cached as OpenGraph;
 
+  // A fetch (and the image it may store) counts against the user's media budget; cached answers do not.
+  await mediaServices(app).uploadLimiter.consume(userId);
   const og = await fetchPreview(app, userId, cacheKey, guards);
   await storePreview(app.db, cacheKey, og, Date.now(), PREVIEW_CACHE_TTL_MS);
   return og;

@@ -78,3 +78,52 @@ export async function setQuarantined(db: Queryable, mediaId: string, by: string 
 export async function deleteMediaRow(tx: Tx, mediaId: string): Promise<MediaRow | undefined> {
   return tx.deleteFrom('media').where('media_id', '=', mediaId).returningAll().executeTakeFirst();
 }
+
+/** `create`d media IDs never uploaded to and past their `unused_expires_at`; returns how many were deleted. */
+export async function deleteExpiredPendingMedia(db: Queryable, now: number): Promise<number> {
+  const result = await db.deleteFrom('media').where('sha256', 'is', null).where('unused_expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Serialises one user's uploads until the transaction ends, so concurrent uploads cannot overrun a quota together. */
+export async function lockUserUploads(tx: Tx, userId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${`media-quota:${userId}`}))`.execute(tx);
+}
+
+/** True when any media ID holding these bytes is quarantined: quarantine covers the content, not just one ID. */
+export async function isContentQuarantined(db: Queryable, sha256: string): Promise<boolean> {
+  const row = await db.selectFrom('media').select('media_id').where('sha256', '=', sha256).where('quarantined_by', 'is not', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Quarantines those of `mediaIds` not yet quarantined; returns how many it marked. */
+export async function quarantineMediaIds(db: Queryable, mediaIds: readonly string[], by: string): Promise<number> {
+  if (mediaIds.length === 0) return 0;
+  const result = await db.updateTable('media').set({ quarantined_by: by }).where('media_id', 'in', [...mediaIds]).where('quarantined_by', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** A page of a room's events (content only), in stream order after `afterOrdering`, for scanning their media. */
+export async function roomEventContentsPage(db: Queryable, roomId: string, afterOrdering: number, limit: number): Promise<Array<{ stream_ordering: number; content: unknown }>> {
+  const rows = await db
+    .selectFrom('events')
+    .select(['stream_ordering', sql<unknown>`json -> 'content'`.as('content')])
+    .where('room_id', '=', roomId)
+    .where('stream_ordering', '>', afterOrdering)
+    .orderBy('stream_ordering')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ stream_ordering: Number(row.stream_ordering), content: row.content }));
+}
+
+/** A page of a user's media, oldest first, and how many they have in all (for the admin API). */
+export async function listUserMedia(db: Queryable, userId: string, from: number, limit: number): Promise<{ rows: MediaRow[]; total: number }> {
+  const rows = await db.selectFrom('media').selectAll().where('user_id', '=', userId).orderBy('created_ts').orderBy('media_id').offset(from).limit(limit).execute();
+  const { total } = await db.selectFrom('media').select(sql<number>`count(*)::int`.as('total')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  return { rows, total };
+}
+
+/** Every media ID a user uploaded or created. */
+export async function userMediaIds(db: Queryable, userId: string): Promise<string[]> {
+  return (await db.selectFrom('media').select('media_id').where('user_id', '=', userId).execute()).map((row) => row.media_id);
+}

@@ -6,9 +6,10 @@ import type { SigningKey } from './rooms/signing.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
+import type { UserDataStreams } from './sync/user-data-streams.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
-export interface AppContext {
+export interface AppContext extends UserDataStreams {
   config: Readonly<Config>;
   db: Db;
   logger: Logger;

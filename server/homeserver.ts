@@ -12,6 +12,7 @@ import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type Databa
 import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
+import { createUserDataStreams, type UserDataStreams } from './sync/user-data-streams.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -35,7 +36,8 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const notifier = createNotifier();
     const roomEvents = await createRoomEventStream(database.db, notifier);
-    const app = buildAppContext(config, logger, database, { notifier, roomEvents });
+    const userData = await createUserDataStreams(database.db, notifier, logger);
+    const app = buildAppContext(config, logger, database, { notifier, roomEvents, ...userData });
     return await listen(app, database);
   } catch (error) {
     await database.stop().catch(() => undefined);
@@ -47,7 +49,7 @@ function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
-  streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents'> & UserDataStreams,
 ): AppContext {
   return {
     config,
@@ -99,6 +101,7 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       app.logger.info('shutting down: no new connections, finishing requests in flight');
       // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
       app.notifier.stop();
+      app.typing.stop();
       await Promise.all(servers.map((server) => closeServer(server)));
       await database.stop();
       app.logger.info('stopped');

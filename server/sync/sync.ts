@@ -4,9 +4,12 @@ import { SyncResponseBuilder } from './sync-response.ts';
 import { formatStreamToken, STREAMS, type StreamName, type StreamToken } from './stream-token.ts';
 import type { StreamProvider, SyncRequest } from './streams/provider.ts';
 import { roomEventsProvider } from './streams/room-events.ts';
+import { accountDataProvider } from './streams/account-data.ts';
+import { receiptsProvider } from './streams/receipts.ts';
+import { typingProvider } from './streams/typing.ts';
 
 /** One provider per stream, in token order. Others append theirs (to-device, device lists, receipts ...). */
-const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider];
+const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, accountDataProvider, receiptsProvider, typingProvider];
 
 /** Longest a long-poll is held, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;

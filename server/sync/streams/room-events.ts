@@ -9,6 +9,8 @@ import type { SyncRoom } from '../sync-response.ts';
 import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
+import { ignoredUsers } from './request-scope.ts';
+import { findEvent } from '../../storage/queries/events.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -44,6 +46,8 @@ export const roomEventsProvider: StreamProvider = {
     for (const row of memberships) {
       if (!wanted(row.room_id) || (changed && !changed.has(row.room_id))) continue;
       if (row.membership === 'invite') {
+        // m.ignored_user_list: an invite from an ignored user is dropped.
+        if ((await ignoredUsers(app, request)).has((await findEvent(app.db, row.event_id))?.sender ?? '')) continue;
         response.invite.set(row.room_id, { invite_state: await strippedStateAt(app.db, row, request.userId) });
       } else if (row.membership === 'knock') {
         response.knock.set(row.room_id, { knock_state: await strippedStateAt(app.db, row, request.userId) });
@@ -65,7 +69,9 @@ async function roomSection(app: AppContext, request: SyncRequest, roomId: string
   const limited = newestFirst.length > limit;
   const rows = newestFirst.slice(0, limit).reverse();
   const timelineStart = rows.length > 0 ? rows[0].stream_ordering - 1 : upTo;
-  const visible = await filterVisibleEvents(app.db, request.userId, roomId, rows);
+  const ignored = await ignoredUsers(app, request);
+  // m.ignored_user_list: ignored users' messages are left out; their state changes still apply.
+  const visible = (await filterVisibleEvents(app.db, request.userId, roomId, rows)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
 
   let stateRows: EventRow[];
   if (after === undefined || request.fullState) stateRows = await stateEventsAt(app.db, roomId, timelineStart);

@@ -26,6 +26,8 @@ import { mountMediaUpload } from './media/upload.ts';
 import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountAccountData } from './client/account-data.ts';
+import { mountTyping } from './client/typing.ts';
+import { mountReceipts } from './client/receipts.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -55,4 +57,6 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaDownload(router, app);
   mountMediaConfigAndPreview(router, app);
   mountAccountData(router, app);
+  mountTyping(router, app);
+  mountReceipts(router, app);
 }

@@ -13,6 +13,8 @@ export interface TypingStore {
   currentPosition(): number;
   /** Who types in `roomId` now, and the position of the room's last change (0 if never). */
   typingIn(roomId: string): { userIds: string[]; position: number };
+  /** When `userId`'s typing in `roomId` ends unless renewed (ms since the epoch), or undefined when not typing. */
+  expiresAt(roomId: string, userId: string): number | undefined;
   /** Clears every timer (shutdown). */
   stop(): void;
 }
@@ -21,8 +23,8 @@ export interface TypingStore {
 export type TypingListener = (roomId: string, position: number) => void;
 
 interface RoomTyping {
-  /** Typing users and the timer that ends their typing. */
-  users: Map<string, NodeJS.Timeout>;
+  /** Typing users, the timer that ends their typing and when it fires. */
+  users: Map<string, { timer: NodeJS.Timeout; expiresAt: number }>;
   position: number;
 }
 
@@ -49,9 +51,9 @@ export function createLocalTypingStore(onChange: TypingListener): TypingStore {
 
   function stopTyping(roomId: string, userId: string): void {
     const room = rooms.get(roomId);
-    const timer = room?.users.get(userId);
-    if (!room || !timer) return;
-    clearTimeout(timer);
+    const entry = room?.users.get(userId);
+    if (!room || !entry) return;
+    clearTimeout(entry.timer);
     room.users.delete(userId);
     changed(roomId, room);
   }
@@ -62,10 +64,10 @@ export function createLocalTypingStore(onChange: TypingListener): TypingStore {
       let room = rooms.get(roomId);
       if (!room) rooms.set(roomId, (room = { users: new Map(), position: 0 }));
       const wasTyping = room.users.has(userId);
-      clearTimeout(room.users.get(userId));
+      clearTimeout(room.users.get(userId)?.timer);
       const timer = setTimeout(() => stopTyping(roomId, userId), timeoutMs);
       timer.unref();
-      room.users.set(userId, timer);
+      room.users.set(userId, { timer, expiresAt: Date.now() + timeoutMs });
       // Extending a timeout changes nothing others can see.
       if (!wasTyping) changed(roomId, room);
     },
@@ -74,8 +76,9 @@ export function createLocalTypingStore(onChange: TypingListener): TypingStore {
       const room = rooms.get(roomId);
       return room ? { userIds: [...room.users.keys()], position: room.position } : { userIds: [], position: 0 };
     },
+    expiresAt: (roomId, userId) => rooms.get(roomId)?.users.get(userId)?.expiresAt,
     stop() {
-      for (const room of rooms.values()) for (const timer of room.users.values()) clearTimeout(timer);
+      for (const room of rooms.values()) for (const entry of room.users.values()) clearTimeout(entry.timer);
       rooms.clear();
     },
   };

@@ -28,6 +28,7 @@ import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountAccountData } from './client/account-data.ts';
 import { mountTyping } from './client/typing.ts';
 import { mountReceipts } from './client/receipts.ts';
+import { mountProfile } from './client/profile.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -59,4 +60,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountAccountData(router, app);
   mountTyping(router, app);
   mountReceipts(router, app);
+  mountProfile(router, app);
 }

@@ -13,6 +13,7 @@ import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
 import { createUserDataStreams, type UserDataStreams } from './sync/user-data-streams.ts';
+import { startPresenceSweep } from './accounts/presence.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -95,6 +96,7 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
     }
   }
 
+  const stopPresenceSweep = startPresenceSweep(app);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -102,6 +104,7 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
       app.notifier.stop();
       app.typing.stop();
+      stopPresenceSweep();
       await Promise.all(servers.map((server) => closeServer(server)));
       await database.stop();
       app.logger.info('stopped');

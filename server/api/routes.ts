@@ -29,6 +29,7 @@ import { mountAccountData } from './client/account-data.ts';
 import { mountTyping } from './client/typing.ts';
 import { mountReceipts } from './client/receipts.ts';
 import { mountProfile } from './client/profile.ts';
+import { mountPresence } from './client/presence.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -61,4 +62,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountTyping(router, app);
   mountReceipts(router, app);
   mountProfile(router, app);
+  mountPresence(router, app);
 }

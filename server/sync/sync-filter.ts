@@ -13,7 +13,7 @@ export const FilterSchema = z.looseObject({
   event_fields: z.array(z.string()).optional(),
   event_format: z.enum(['client', 'federation']).optional(),
   account_data: z.looseObject({}).optional(),
-  presence: z.looseObject({}).optional(),
+  presence: z.looseObject({ types: z.array(z.string()).optional(), not_types: z.array(z.string()).optional() }).optional(),
   room: z
     .looseObject({
       rooms: z.array(z.string()).optional(),
@@ -34,6 +34,8 @@ export interface SyncFilter {
   includeLeave: boolean;
   rooms: ReadonlySet<string> | undefined;
   notRooms: ReadonlySet<string>;
+  /** The filter excludes m.presence (`types: []`, or `not_types` with it or `*`): no presence section. */
+  presenceOff: boolean;
 }
 
 export function syncFilterOf(filter: FilterJson): SyncFilter {
@@ -43,6 +45,7 @@ export function syncFilterOf(filter: FilterJson): SyncFilter {
     includeLeave: room.include_leave ?? false,
     rooms: room.rooms ? new Set(room.rooms) : undefined,
     notRooms: new Set(room.not_rooms ?? []),
+    presenceOff: filter.presence?.types?.length === 0 || (filter.presence?.not_types ?? []).some((type) => type === '*' || type === 'm.presence'),
   };
 }
 

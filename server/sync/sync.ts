@@ -7,9 +7,10 @@ import { roomEventsProvider } from './streams/room-events.ts';
 import { accountDataProvider } from './streams/account-data.ts';
 import { receiptsProvider } from './streams/receipts.ts';
 import { typingProvider } from './streams/typing.ts';
+import { presenceProvider } from './streams/presence.ts';
 
 /** One provider per stream, in token order. Others append theirs (to-device, device lists, receipts ...). */
-const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, accountDataProvider, receiptsProvider, typingProvider];
+const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, accountDataProvider, receiptsProvider, typingProvider, presenceProvider];
 
 /** Longest a long-poll is held, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;

@@ -13,6 +13,8 @@ export interface UserDataStreams {
   receiptStream: SequenceStream;
   /** Who is typing: in memory, per process. */
   typing: TypingStore;
+  /** Presence changes: positions from `presence_stream_seq`. */
+  presenceStream: SequenceStream;
 }
 
 export async function createUserDataStreams(db: Db, notifier: Notifier, logger: Logger): Promise<UserDataStreams> {
@@ -27,5 +29,6 @@ export async function createUserDataStreams(db: Db, notifier: Notifier, logger: 
     accountDataStream: await createSequenceStream(db, notifier, 'account_data', 'account_data_stream_seq'),
     receiptStream: await createSequenceStream(db, notifier, 'receipt', 'receipt_stream_seq'),
     typing,
+    presenceStream: await createSequenceStream(db, notifier, 'presence', 'presence_stream_seq'),
   };
 }

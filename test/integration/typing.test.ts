@@ -99,3 +99,15 @@ test('a very long timeout is capped at 30 s', async () => {
   await putTyping(bob, { typing: false });
   assert.equal(server.app.typing.expiresAt(roomId, bob.userId), undefined);
 });
+
+test('leaving (or being kicked) ends one’s typing at once', async () => {
+  const start = await syncOnce(server, alice);
+  await putTyping(bob, { typing: true, timeout: 20_000 });
+  const typing = await syncOnce(server, alice, { since: start.next_batch });
+  assert.deepEqual(typingIn(typing, roomId), [bob.userId]);
+  await roomPost(server, alice, roomId, 'kick', { user_id: bob.userId });
+  const kicked = await syncOnce(server, alice, { since: typing.next_batch });
+  assert.deepEqual(typingIn(kicked, roomId), []);
+  assert.equal(server.app.typing.expiresAt(roomId, bob.userId), undefined);
+  await roomPost(server, bob, roomId, 'join');
+});

@@ -35,6 +35,7 @@ export async function sendReceipt(app: AppContext, userId: string, roomId: strin
     if (threadId !== 'main' && !threadId.startsWith('$')) throw invalidParam('thread_id must be "main" or the event ID of a thread root');
   }
   const event = await receiptTarget(app, userId, roomId, eventId);
+  if (threadId !== undefined && threadId !== 'main' && threadOf(event) !== threadId) throw invalidParam(`Event ${eventId} is not in thread ${threadId}`);
   if (receiptType === 'm.fully_read') return setFullyRead(app, userId, roomId, event);
   await storeReceipt(app, userId, roomId, receiptType, event, threadId ?? '');
 }
@@ -80,4 +81,11 @@ async function storeReceipt(app: AppContext, userId: string, roomId: string, rec
 /** The read marker is room account data the server writes: `m.fully_read` with the event ID. */
 async function setFullyRead(app: AppContext, userId: string, roomId: string, event: EventRow): Promise<void> {
   await withTransaction(app.db, (tx, hooks) => writeAccountData(app, tx, hooks, { userId, roomId, type: 'm.fully_read' }, { event_id: event.event_id }));
+}
+
+/** The thread an event belongs to: its root's ID for the root and its replies, else undefined. */
+function threadOf(event: EventRow): string | undefined {
+  const relation = (event.json.content as Record<string, unknown>)['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+  if (relation?.rel_type === 'm.thread' && typeof relation.event_id === 'string') return relation.event_id;
+  return event.event_id;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertRefusal } from '../support/refusals.ts';
-import { createRoom, roomPost, say, syncOnce } from '../support/rooms.ts';
+import { createRoom, roomPost, say, sendMessage, syncOnce } from '../support/rooms.ts';
 import { assertEventMatchesSpec, assertMatchesSpec } from '../support/spec-schema.ts';
 import { accountDataPath, userDataSnapshot, userRequest } from '../support/user-data.ts';
 
@@ -76,10 +76,16 @@ test('receipts never move back to an older event; threaded receipts are kept per
   assert.equal(row.event_id, newer);
 
   assert.equal((await postReceipt(bob, 'm.read', older, { thread_id: 'main' })).status, 200);
+  // A thread: receipts under its root's ID, for the root or a reply in it; any other event is refused.
+  const reply = (await sendMessage(server, alice, roomId, { msgtype: 'm.text', body: 'in thread', 'm.relates_to': { rel_type: 'm.thread', event_id: older } })).body.event_id;
+  assert.equal((await postReceipt(bob, 'm.read', reply, { thread_id: older })).status, 200);
+  const wrongThread = await postReceipt(bob, 'm.read', newer, { thread_id: older });
+  await assertRefusal(wrongThread, { status: 400, errcode: 'M_INVALID_PARAM', method: 'POST', path: receiptPath(roomId, 'm.read', newer) });
   const threaded = await syncOnce(server, alice, { since: start.next_batch });
   const content = receiptsIn(threaded, roomId)!;
   assert.deepEqual(content[older]['m.read'][bob.userId].thread_id, 'main');
   assert.equal(content[newer]['m.read'][bob.userId].thread_id, undefined);
+  assert.equal(content[reply]['m.read'][bob.userId].thread_id, older);
   await assertEventMatchesSpec({ type: 'm.receipt', content, room_id: roomId });
 });
 

@@ -50,6 +50,11 @@ test('global and per-room account data: set, read back, and delivered by sync', 
   assert.deepEqual(next.rooms.join[roomId].account_data.events, [{ type: 'org.example.room', content: { pinned: true } }]);
   assert.deepEqual(next.rooms.join[roomId].timeline.events, [], 'no new events in the room');
 
+  // Filters: account_data and room.account_data types (with wildcards).
+  const filtered = await syncOnce(server, alice, { filter: JSON.stringify({ account_data: { not_types: ['org.example.*'] }, room: { account_data: { types: ['m.tag'] } } }) });
+  assert.equal(filtered.account_data, undefined, 'the only global type is filtered out');
+  assert.deepEqual(filtered.rooms.join[roomId].account_data.events.map((event: any) => event.type), ['m.tag']);
+
   const quiet = await syncOnce(server, alice, { since: next.next_batch });
   assert.equal(quiet.account_data, undefined, 'nothing repeated');
   assert.deepEqual(quiet.rooms.join, {});

@@ -64,6 +64,8 @@ test('m.read receipts reach every member; m.read.private only the sender', async
   assert.equal(receiptsIn(aliceNow, roomId)?.[second], undefined, 'alice never sees bob’s private receipt');
   const aliceInitial = await syncOnce(server, alice);
   assert.equal(receiptsIn(aliceInitial, roomId)?.[second], undefined);
+  const withoutReceipts = await syncOnce(server, alice, { filter: JSON.stringify({ room: { ephemeral: { not_types: ['m.receipt'] } } }) });
+  assert.equal(receiptsIn(withoutReceipts, roomId), undefined, 'a filter can leave receipts out');
 });
 
 test('receipts never move back to an older event; threaded receipts are kept per thread', async () => {

@@ -11,7 +11,10 @@ export const accountDataProvider: StreamProvider = {
   name: 'account_data',
   latest: (app) => app.accountDataStream.currentPosition(),
   async collect(app, request, response) {
-    const rows = await accountDataBetween(app.db, request.userId, request.since?.account_data, request.upTo.account_data);
+    const { accountDataTypes, roomAccountDataTypes } = request.filter;
+    const rows = (await accountDataBetween(app.db, request.userId, request.since?.account_data, request.upTo.account_data)).filter((row) =>
+      row.room_id === GLOBAL_ROOM ? accountDataTypes(row.type) : roomAccountDataTypes(row.type),
+    );
     if (rows.length === 0) return;
     const global = rows.filter((row) => row.room_id === GLOBAL_ROOM).map((row) => ({ type: row.type, content: row.content }));
     if (global.length > 0) response.sections.set('account_data', { events: global });

@@ -11,7 +11,7 @@ export const presenceProvider: StreamProvider = {
   name: 'presence',
   latest: (app) => app.presenceStream.currentPosition(),
   async collect(app, request, response) {
-    if (request.filter.presenceOff) return;
+    if (!request.filter.presenceTypes('m.presence')) return;
     const rows = await peerPresenceBetween(app.db, request.userId, request.since?.presence, request.upTo.presence);
     if (rows.length === 0) return;
     const now = Date.now();

@@ -18,6 +18,7 @@ export const receiptsProvider: StreamProvider = {
   name: 'receipt',
   latest: (app) => app.receiptStream.currentPosition(),
   async collect(app, request, response) {
+    if (!request.filter.ephemeralTypes('m.receipt')) return;
     const rooms = await joinedRoomIds(app, request);
     const rows = await receiptsBetween(app.db, rooms, request.since?.receipt, request.upTo.receipt);
     if (rows.length === 0) return;

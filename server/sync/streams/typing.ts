@@ -12,6 +12,7 @@ export const typingProvider: StreamProvider = {
   name: 'typing',
   latest: (app) => app.typing.currentPosition(),
   async collect(app, request, response) {
+    if (!request.filter.ephemeralTypes('m.typing')) return;
     const since = request.since?.typing;
     for (const roomId of await joinedRoomIds(app, request)) {
       const { userIds, position } = app.typing.typingIn(roomId);

@@ -30,6 +30,7 @@ import { mountTyping } from './client/typing.ts';
 import { mountReceipts } from './client/receipts.ts';
 import { mountProfile } from './client/profile.ts';
 import { mountPresence } from './client/presence.ts';
+import { mountUserDirectory } from './client/user-directory.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -63,4 +64,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountReceipts(router, app);
   mountProfile(router, app);
   mountPresence(router, app);
+  mountUserDirectory(router, app);
 }

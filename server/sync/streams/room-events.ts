@@ -10,6 +10,7 @@ import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
 import { ignoredUsers } from './request-scope.ts';
+import { unreadCounts } from '../unread-counts.ts';
 import { findEvent } from '../../storage/queries/events.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
@@ -39,7 +40,8 @@ export const roomEventsProvider: StreamProvider = {
       const newlyJoined = since === undefined || (changed!.has(row.room_id) && !(await wasJoinedAt(app.db, row.room_id, request.userId, since)));
       if (!newlyJoined && !request.fullState && !withNewEvents?.has(row.room_id)) return undefined;
       const room = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
-      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: {} };
+      const unread = await unreadCounts(app.db, row.room_id, request.userId, upTo, await ignoredUsers(app, request));
+      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
     });
     joined.forEach((row, i) => sections[i] && response.join.set(row.room_id, sections[i]));
 

@@ -27,5 +27,7 @@ export interface AppContext extends UserDataStreams {
     loginFailures: RateLimiter;
     registration: RateLimiter;
     message: RateLimiter;
+    /** Typing notifications and receipts per user: each wakes every member's sync. */
+    ephemeral: RateLimiter;
   };
 }

@@ -15,6 +15,9 @@ import { createRoomEventStream } from './sync/stream-writer.ts';
 import { createUserDataStreams, type UserDataStreams } from './sync/user-data-streams.ts';
 import { startPresenceSweep } from './accounts/presence.ts';
 
+/** Typing and receipts per user: far above what a person typing and reading sends, low enough to stop a wake-up storm. */
+const EPHEMERAL_RATE_LIMIT = { per_second: 10, burst_count: 50 };
+
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -68,6 +71,7 @@ function buildAppContext(
       loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures'),
       registration: createRateLimiter(config.rc_registration, 'registration'),
       message: createRateLimiter(config.rc_message, 'message'),
+      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral'),
     },
   };
 }

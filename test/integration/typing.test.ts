@@ -111,3 +111,17 @@ test('leaving (or being kicked) ends one’s typing at once', async () => {
   assert.equal(server.app.typing.expiresAt(roomId, bob.userId), undefined);
   await roomPost(server, bob, roomId, 'join');
 });
+
+test('typing is rate-limited per user (429 M_LIMIT_EXCEEDED with retry_after_ms)', async () => {
+  const dave = await registerUser(server.url, 'dave');
+  await roomPost(server, dave, roomId, 'join');
+  let refused: Awaited<ReturnType<typeof putTyping>> | undefined;
+  for (let i = 0; i < 60 && !refused; i++) {
+    const result = await putTyping(dave, { typing: true, timeout: 5_000 });
+    if (result.status !== 200) refused = result;
+  }
+  assert.ok(refused, 'refused within 60 requests');
+  await assertRefusal(refused, { status: 429, errcode: 'M_LIMIT_EXCEEDED', method: 'PUT', path: typingPath(roomId, dave.userId) });
+  assert.equal(typeof refused.body.retry_after_ms, 'number');
+  await roomPost(server, dave, roomId, 'leave');
+});

@@ -16,6 +16,7 @@ export function mountReceipts(router: Router, app: AppContext): void {
     app,
     { method: 'POST', path: '/_matrix/client/v3/rooms/:roomId/receipt/:receiptType/:eventId', auth: 'user', params: ReceiptParams, body: ReceiptBody },
     async ({ app, caller, params, body }) => {
+      await app.rateLimits.ephemeral.consume(caller.userId);
       await sendReceipt(app, caller.userId, params.roomId, params.receiptType, params.eventId, body.thread_id);
       return {};
     },
@@ -23,6 +24,7 @@ export function mountReceipts(router: Router, app: AppContext): void {
 
   /** POST /_matrix/client/v3/rooms/{roomId}/read_markers — the read marker and the (private) read receipt at once. */
   route(router, app, { method: 'POST', path: '/_matrix/client/v3/rooms/:roomId/read_markers', auth: 'user', params: z.object({ roomId: RoomId }), body: ReadMarkersBody }, async ({ app, caller, params, body }) => {
+    await app.rateLimits.ephemeral.consume(caller.userId);
     await setReadMarkers(app, caller.userId, params.roomId, body);
     return {};
   });

@@ -14,6 +14,7 @@ export function mountTyping(router: Router, app: AppContext): void {
     app,
     { method: 'PUT', path: '/_matrix/client/v3/rooms/:roomId/typing/:userId', auth: 'user', params: z.object({ roomId: RoomId, userId: UserId }), body: TypingBody },
     async ({ app, caller, params, body }) => {
+      await app.rateLimits.ephemeral.consume(caller.userId);
       await setTyping(app, caller.userId, params.roomId, params.userId, body.typing, body.timeout);
       return {};
     },

@@ -10,9 +10,10 @@ import type { KeyedBatcher } from './rooms/append-batcher.ts';
 import type { EventDraft } from './rooms/persist-event.ts';
 import type { PersistentEvent } from './rooms/event.ts';
 import type { E2eeStreams } from './e2ee/e2ee-streams.ts';
+import type { UserDataStreams } from './sync/user-data-streams.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
-export interface AppContext {
+export interface AppContext extends UserDataStreams {
   config: Readonly<Config>;
   db: Db;
   logger: Logger;
@@ -34,5 +35,7 @@ export interface AppContext {
     loginFailures: RateLimiter;
     registration: RateLimiter;
     message: RateLimiter;
+    /** Typing notifications and receipts per user: each wakes every member's sync. */
+    ephemeral: RateLimiter;
   };
 }

@@ -15,9 +15,13 @@ import { createRoomEventStream } from './sync/stream-writer.ts';
 import { createKeyedBatcher } from './rooms/append-batcher.ts';
 import { appendDrafts, MAX_APPEND_BATCH } from './rooms/persist-event.ts';
 import { createE2eeStreams } from './e2ee/e2ee-streams.ts';
+import { createUserDataStreams, type UserDataStreams } from './sync/user-data-streams.ts';
+import { startPresenceSweep } from './accounts/presence.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+/** Typing and receipts per user: far above what a person typing and reading sends, low enough to stop a wake-up storm. */
+const EPHEMERAL_RATE_LIMIT = { per_second: 10, burst_count: 50 };
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -43,7 +47,8 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     const notifier = createNotifier();
     const roomEvents = await createRoomEventStream(database.db, notifier);
     const e2eeStreams = await createE2eeStreams(database.db);
-    const app = buildAppContext(config, logger, database, { notifier, roomEvents, e2eeStreams });
+    const userData = await createUserDataStreams(database.db, notifier, logger);
+    const app = buildAppContext(config, logger, database, { notifier, roomEvents, e2eeStreams, ...userData });
     return await listen(app, database);
   } catch (error) {
     await database.stop().catch(() => undefined);
@@ -55,7 +60,7 @@ function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
-  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'>,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams,
 ): AppContext {
   const app: AppContext = {
     config,
@@ -73,6 +78,7 @@ function buildAppContext(
       loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures'),
       registration: createRateLimiter(config.rc_registration, 'registration'),
       message: createRateLimiter(config.rc_message, 'message'),
+      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral'),
     },
     roomAppends: createKeyedBatcher(MAX_APPEND_BATCH, (roomId, drafts) => appendDrafts(app, roomId, drafts)),
   };
@@ -107,12 +113,15 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
     }
   }
 
+  const stopPresenceSweep = startPresenceSweep(app);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       app.logger.info('shutting down: no new connections, finishing requests in flight');
       // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
       app.notifier.stop();
+      app.typing.stop();
+      stopPresenceSweep();
       await Promise.all(servers.map((server) => closeServer(server)));
       await database.stop();
       app.logger.info('stopped');

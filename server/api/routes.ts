@@ -26,6 +26,12 @@ import { mountMediaUpload } from './media/upload.ts';
 import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountSynapseMediaAdmin } from './admin/synapse-media.ts';
+import { mountAccountData } from './client/account-data.ts';
+import { mountTyping } from './client/typing.ts';
+import { mountReceipts } from './client/receipts.ts';
+import { mountProfile } from './client/profile.ts';
+import { mountPresence } from './client/presence.ts';
+import { mountUserDirectory } from './client/user-directory.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -55,4 +61,10 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaDownload(router, app);
   mountMediaConfigAndPreview(router, app);
   mountSynapseMediaAdmin(router, app);
+  mountAccountData(router, app);
+  mountTyping(router, app);
+  mountReceipts(router, app);
+  mountProfile(router, app);
+  mountPresence(router, app);
+  mountUserDirectory(router, app);
 }

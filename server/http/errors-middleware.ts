@@ -48,8 +48,9 @@ export function fromZodError(error: ZodError, where: 'body' | 'query' | 'path'):
   const issue = error.issues[0];
   const field = issue.path.map(String).join('.');
   // Without `reportInput` zod 4 omits `input`; then only its message says the value was absent.
+  // A missing enum field is an `invalid_value` issue (with undefined input) rather than `invalid_type`.
   const missing =
-    issue.code === 'invalid_type' && ('input' in issue ? issue.input === undefined : issue.message.endsWith('received undefined'));
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value') && ('input' in issue ? issue.input === undefined : issue.message.endsWith('received undefined'));
   const place = where === 'body' ? (field ? `'${field}'` : 'request body') : `${where} parameter '${field}'`;
   if (missing && field) return new MatrixError(ErrCode.MISSING_PARAM, `Missing ${place}`);
   const code = where === 'body' ? ErrCode.BAD_JSON : ErrCode.INVALID_PARAM;

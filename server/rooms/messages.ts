@@ -7,6 +7,7 @@ import { formatRoomPosition } from '../sync/stream-token.ts';
 import { toClientEvents, type ClientEvent, type Viewer } from './client-event.ts';
 import { roomEvent } from './room-read.ts';
 import { filterVisibleEvents, readLimitOf } from './visibility.ts';
+import { ignoredUsersOf } from '../accounts/account-data.ts';
 
 /** Spec default for /messages `limit`, and our cap on it. */
 export const DEFAULT_MESSAGES_LIMIT = 10;
@@ -48,7 +49,9 @@ export async function paginateRoom(app: AppContext, viewer: Viewer, roomId: stri
     senders: query.filter.senders,
     notSenders: query.filter.not_senders,
   });
-  const visible = await filterVisibleEvents(app.db, viewer.userId, roomId, rows);
+  const ignored = await ignoredUsersOf(app.db, viewer.userId);
+  // m.ignored_user_list: ignored users' messages are left out; their state changes still apply.
+  const visible = (await filterVisibleEvents(app.db, viewer.userId, roomId, rows)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
   const chunk = await toClientEvents(app.db, visible, viewer);
   // `end` is omitted when there is nothing further in this direction.
   const last = rows.at(-1);

@@ -24,6 +24,7 @@ import type {
   StateEventsTable,
   UserFiltersTable,
 } from './tables/rooms.ts';
+import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -56,6 +57,9 @@ export interface Database {
   media: MediaTable;
   media_thumbnails: MediaThumbnailsTable;
   url_previews: UrlPreviewsTable;
+  account_data: AccountDataTable;
+  receipts: ReceiptsTable;
+  presence: PresenceTable;
 }
 
 export type Db = Kysely<Database>;

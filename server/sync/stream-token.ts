@@ -6,7 +6,7 @@ import { invalidParam } from '../errors.ts';
  * STREAMS; a token from before a stream existed has fewer parts and that
  * stream reads as 0 (from the start). Anything else is refused with a 400.
  */
-export const STREAMS = ['room', 'to_device', 'device_lists'] as const;
+export const STREAMS = ['room', 'to_device', 'device_lists', 'account_data', 'receipt', 'typing', 'presence'] as const;
 
 export type StreamName = (typeof STREAMS)[number];
 export type StreamToken = Readonly<Record<StreamName, number>>;

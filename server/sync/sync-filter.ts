@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Queryable } from '../storage/database.ts';
 import { findFilter } from '../storage/queries/user-filters.ts';
 import { invalidParam } from '../errors.ts';
+import { EventTypeFilterSchema, eventTypeMatcherOf, type EventTypeMatcher } from './event-type-filter.ts';
 
 /** Spec: the timeline limit a server picks when the filter names none (Synapse uses 10). */
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -12,8 +13,8 @@ export const MAX_TIMELINE_LIMIT = 500;
 export const FilterSchema = z.looseObject({
   event_fields: z.array(z.string()).optional(),
   event_format: z.enum(['client', 'federation']).optional(),
-  account_data: z.looseObject({}).optional(),
-  presence: z.looseObject({}).optional(),
+  account_data: EventTypeFilterSchema.optional(),
+  presence: EventTypeFilterSchema.optional(),
   room: z
     .looseObject({
       rooms: z.array(z.string()).optional(),
@@ -21,8 +22,8 @@ export const FilterSchema = z.looseObject({
       include_leave: z.boolean().optional(),
       timeline: z.looseObject({ limit: z.number().int().min(0).optional() }).optional(),
       state: z.looseObject({ lazy_load_members: z.boolean().optional() }).optional(),
-      ephemeral: z.looseObject({}).optional(),
-      account_data: z.looseObject({}).optional(),
+      ephemeral: EventTypeFilterSchema.optional(),
+      account_data: EventTypeFilterSchema.optional(),
     })
     .optional(),
 });
@@ -34,6 +35,11 @@ export interface SyncFilter {
   includeLeave: boolean;
   rooms: ReadonlySet<string> | undefined;
   notRooms: ReadonlySet<string>;
+  /** Which event types of the per-user streams the client wants (filter `types`/`not_types`). */
+  accountDataTypes: EventTypeMatcher;
+  roomAccountDataTypes: EventTypeMatcher;
+  ephemeralTypes: EventTypeMatcher;
+  presenceTypes: EventTypeMatcher;
 }
 
 export function syncFilterOf(filter: FilterJson): SyncFilter {
@@ -43,6 +49,10 @@ export function syncFilterOf(filter: FilterJson): SyncFilter {
     includeLeave: room.include_leave ?? false,
     rooms: room.rooms ? new Set(room.rooms) : undefined,
     notRooms: new Set(room.not_rooms ?? []),
+    accountDataTypes: eventTypeMatcherOf(filter.account_data),
+    roomAccountDataTypes: eventTypeMatcherOf(room.account_data),
+    ephemeralTypes: eventTypeMatcherOf(room.ephemeral),
+    presenceTypes: eventTypeMatcherOf(filter.presence),
   };
 }
 

@@ -48,6 +48,22 @@ export class SyncResponseBuilder {
     return { ...upTo, ...Object.fromEntries(this.stoppedAt) };
   }
 
+  /**
+   * A joined room's section for streams that add to it (ephemeral events, room
+   * account data): the one the room-event stream built, or a new one with an
+   * empty timeline when the room had no new events.
+   */
+  joinedRoom(roomId: string, prevBatch: string): SyncRoom & { ephemeral: { events: unknown[] }; account_data: { events: unknown[] } } {
+    let room = this.join.get(roomId);
+    if (!room) {
+      room = { timeline: { events: [], limited: false, prev_batch: prevBatch }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } };
+      this.join.set(roomId, room);
+    }
+    room.ephemeral ??= { events: [] };
+    room.account_data ??= { events: [] };
+    return room as SyncRoom & { ephemeral: { events: unknown[] }; account_data: { events: unknown[] } };
+  }
+
   /** Whether nothing changed: a long-poll keeps waiting while this is true. */
   isEmpty(): boolean {
     return this.join.size === 0 && this.invite.size === 0 && this.leave.size === 0 && this.knock.size === 0 && this.sections.size === 0;

@@ -6,9 +6,13 @@ import type { StreamProvider, SyncRequest } from './streams/provider.ts';
 import { roomEventsProvider } from './streams/room-events.ts';
 import { toDeviceProvider } from './streams/to-device.ts';
 import { deviceListsProvider } from './streams/device-lists.ts';
+import { accountDataProvider } from './streams/account-data.ts';
+import { receiptsProvider } from './streams/receipts.ts';
+import { typingProvider } from './streams/typing.ts';
+import { presenceProvider } from './streams/presence.ts';
 
-/** One provider per stream, in token order. Others append theirs (to-device, device lists, receipts ...). */
-const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, toDeviceProvider, deviceListsProvider];
+/** One provider per stream, in token order. */
+const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, toDeviceProvider, deviceListsProvider, accountDataProvider, receiptsProvider, typingProvider, presenceProvider];
 
 /** Longest a long-poll is held, whatever the client asks. */
 export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;

@@ -5,6 +5,7 @@ import { route } from '../../http/route.ts';
 import { parseStreamToken } from '../../sync/stream-token.ts';
 import { resolveSyncFilter } from '../../sync/sync-filter.ts';
 import { sync } from '../../sync/sync.ts';
+import { markActiveFromSync } from '../../accounts/presence.ts';
 
 const SyncQuery = z.object({
   since: z.string().max(512).optional(),
@@ -19,12 +20,15 @@ export function mountSync(router: Router, app: AppContext): void {
    * GET /_matrix/client/v3/sync
    * `since` is parsed strictly (a malformed token is 400 M_INVALID_PARAM); `timeout` long-polls.
    */
-  route(router, app, { method: 'GET', path: '/_matrix/client/v3/sync', auth: 'user', query: SyncQuery }, async ({ app, caller, query }) =>
-    sync(app, caller, {
+  route(router, app, { method: 'GET', path: '/_matrix/client/v3/sync', auth: 'user', query: SyncQuery }, async ({ app, caller, query }) => {
+    const options = {
       since: query.since === undefined ? undefined : parseStreamToken(query.since),
       timeoutMs: query.timeout,
       fullState: query.full_state === 'true',
       filter: await resolveSyncFilter(app.db, caller.userId, query.filter),
-    }),
-  );
+    };
+    // `set_presence` (spec default: online) marks the user active before the sync is read.
+    await markActiveFromSync(app, caller.userId, query.set_presence ?? 'online');
+    return sync(app, caller, options);
+  });
 }

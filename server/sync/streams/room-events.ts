@@ -9,6 +9,9 @@ import type { SyncRoom } from '../sync-response.ts';
 import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
+import { ignoredUsers } from './request-scope.ts';
+import { unreadCounts } from '../unread-counts.ts';
+import { findEvent } from '../../storage/queries/events.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -37,13 +40,16 @@ export const roomEventsProvider: StreamProvider = {
       const newlyJoined = since === undefined || (changed!.has(row.room_id) && !(await wasJoinedAt(app.db, row.room_id, request.userId, since)));
       if (!newlyJoined && !request.fullState && !withNewEvents?.has(row.room_id)) return undefined;
       const room = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
-      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: {} };
+      const unread = await unreadCounts(app.db, row.room_id, request.userId, upTo, await ignoredUsers(app, request));
+      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
     });
     joined.forEach((row, i) => sections[i] && response.join.set(row.room_id, sections[i]));
 
     for (const row of memberships) {
       if (!wanted(row.room_id) || (changed && !changed.has(row.room_id))) continue;
       if (row.membership === 'invite') {
+        // m.ignored_user_list: an invite from an ignored user is dropped.
+        if ((await ignoredUsers(app, request)).has((await findEvent(app.db, row.event_id))?.sender ?? '')) continue;
         response.invite.set(row.room_id, { invite_state: await strippedStateAt(app.db, row, request.userId) });
       } else if (row.membership === 'knock') {
         response.knock.set(row.room_id, { knock_state: await strippedStateAt(app.db, row, request.userId) });
@@ -65,7 +71,9 @@ async function roomSection(app: AppContext, request: SyncRequest, roomId: string
   const limited = newestFirst.length > limit;
   const rows = newestFirst.slice(0, limit).reverse();
   const timelineStart = rows.length > 0 ? rows[0].stream_ordering - 1 : upTo;
-  const visible = await filterVisibleEvents(app.db, request.userId, roomId, rows);
+  const ignored = await ignoredUsers(app, request);
+  // m.ignored_user_list: ignored users' messages are left out; their state changes still apply.
+  const visible = (await filterVisibleEvents(app.db, request.userId, roomId, rows)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
 
   let stateRows: EventRow[];
   if (after === undefined || request.fullState) stateRows = await stateEventsAt(app.db, roomId, timelineStart);

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalPositionTracker } from '../../../server/sync/stream-positions.ts';
 import { createNotifier } from '../../../server/sync/notifier.ts';
-import { formatStreamToken, parseRoomPosition, parseStreamToken } from '../../../server/sync/stream-token.ts';
+import { formatStreamToken, parseRoomPosition, parseStreamToken, STREAMS, type StreamToken } from '../../../server/sync/stream-token.ts';
 
-/** A token at `room` with the other streams at 0. */
-const at = (room: number) => ({ room, to_device: 0, device_lists: 0 });
+/** A token at `room` with every other stream at 0 (so this file does not change when streams are added). */
+const at = (room: number): StreamToken => ({ ...(Object.fromEntries(STREAMS.map((name) => [name, 0])) as Record<string, number>), room }) as StreamToken;
 
 test('readers never pass a position still being written, whatever the commit order', () => {
   const tracker = createLocalPositionTracker(10);
@@ -71,12 +71,12 @@ test('the notifier wakes a listener that is already behind at once, and others o
 });
 
 test('stream tokens round-trip and reject anything we did not issue', () => {
-  assert.deepEqual(parseStreamToken('s42'), at(42), 'a token from before the E2EE streams reads them as 0');
-  assert.deepEqual(parseStreamToken('s42_7_3'), { room: 42, to_device: 7, device_lists: 3 });
-  assert.equal(formatStreamToken({ room: 42, to_device: 7, device_lists: 3 }), 's42_7_3');
+  assert.deepEqual(parseStreamToken('s42'), at(42), 'an older, shorter token reads the missing streams as 0');
+  assert.equal(formatStreamToken(at(42)), `s42${'_0'.repeat(STREAMS.length - 1)}`);
+  assert.deepEqual(parseStreamToken(formatStreamToken(at(42))), at(42));
   assert.equal(parseRoomPosition('t7', 'from'), 7);
   assert.equal(parseRoomPosition('s9', 'from'), 9);
-  for (const bad of ['', '42', 's', 's-1', 's1_2_3_4', 'sx', 's1.5', `s${'1'.repeat(16)}`]) {
+  for (const bad of ['', '42', 's', 's-1', `s${'1_'.repeat(STREAMS.length)}1`, 's1_', 'sx', 's1.5', `s${'1'.repeat(16)}`]) {
     assert.throws(() => parseStreamToken(bad), (error: any) => error.errcode === 'M_INVALID_PARAM', bad);
   }
   assert.throws(() => parseRoomPosition('x1', 'from'), (error: any) => error.errcode === 'M_INVALID_PARAM');

@@ -1,0 +1,29 @@
+import { accountDataBetween, GLOBAL_ROOM } from '../../storage/queries/account-data.ts';
+import type { StreamProvider } from './provider.ts';
+import { emptyTimelinePrevBatch, joinedRoomIds } from './request-scope.ts';
+
+/**
+ * The account-data stream: the top-level `account_data` (global) and each
+ * joined room's `account_data`. Initial sync: everything; incremental: what
+ * changed since the token (each type once, at its latest content).
+ */
+export const accountDataProvider: StreamProvider = {
+  name: 'account_data',
+  latest: (app) => app.accountDataStream.currentPosition(),
+  async collect(app, request, response) {
+    const { accountDataTypes, roomAccountDataTypes } = request.filter;
+    const rows = (await accountDataBetween(app.db, request.userId, request.since?.account_data, request.upTo.account_data)).filter((row) =>
+      row.room_id === GLOBAL_ROOM ? accountDataTypes(row.type) : roomAccountDataTypes(row.type),
+    );
+    if (rows.length === 0) return;
+    const global = rows.filter((row) => row.room_id === GLOBAL_ROOM).map((row) => ({ type: row.type, content: row.content }));
+    if (global.length > 0) response.sections.set('account_data', { events: global });
+    const perRoom = rows.filter((row) => row.room_id !== GLOBAL_ROOM);
+    if (perRoom.length === 0) return;
+    const joined = new Set(await joinedRoomIds(app, request));
+    for (const row of perRoom) {
+      if (!joined.has(row.room_id)) continue;
+      response.joinedRoom(row.room_id, emptyTimelinePrevBatch(request)).account_data.events.push({ type: row.type, content: row.content });
+    }
+  },
+};

@@ -1,0 +1,49 @@
+import { receiptsBetween } from '../../storage/queries/receipts.ts';
+import type { ReceiptRow } from '../../storage/tables/user-data.ts';
+import type { StreamProvider } from './provider.ts';
+import { unreadCounts } from '../unread-counts.ts';
+import { emptyTimelinePrevBatch, ignoredUsers, joinedRoomIds } from './request-scope.ts';
+
+/** Private read receipts are shown only to the user who sent them. */
+const PRIVATE_RECEIPT_TYPES = new Set(['m.read.private']);
+
+type ReceiptContent = Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>>;
+
+/**
+ * Read receipts, as one `m.receipt` event per joined room in its `ephemeral`:
+ * every receipt on an initial sync, those that moved since the token on an
+ * incremental one. Others' private receipts and receipts of ignored users are
+ * left out.
+ */
+export const receiptsProvider: StreamProvider = {
+  name: 'receipt',
+  latest: (app) => app.receiptStream.currentPosition(),
+  async collect(app, request, response) {
+    if (!request.filter.ephemeralTypes('m.receipt')) return;
+    const rooms = await joinedRoomIds(app, request);
+    const rows = await receiptsBetween(app.db, rooms, request.since?.receipt, request.upTo.receipt);
+    if (rows.length === 0) return;
+    const ignored = await ignoredUsers(app, request);
+    const byRoom = new Map<string, ReceiptContent>();
+    for (const row of rows) {
+      if (PRIVATE_RECEIPT_TYPES.has(row.receipt_type) && row.user_id !== request.userId) continue;
+      if (ignored.has(row.user_id)) continue;
+      let content = byRoom.get(row.room_id);
+      if (!content) byRoom.set(row.room_id, (content = {}));
+      addReceipt(content, row);
+    }
+    for (const [roomId, content] of byRoom) {
+      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).ephemeral.events.push({ type: 'm.receipt', content });
+    }
+    // The user's own receipt moved (perhaps from another device): the room's unread counts changed with it.
+    for (const roomId of new Set(rows.filter((row) => row.user_id === request.userId).map((row) => row.room_id))) {
+      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).unread_notifications = await unreadCounts(app.db, roomId, request.userId, request.upTo.room, ignored);
+    }
+  },
+};
+
+function addReceipt(content: ReceiptContent, row: ReceiptRow): void {
+  const byType = (content[row.event_id] ??= {});
+  const byUser = (byType[row.receipt_type] ??= {});
+  byUser[row.user_id] = { ts: Number(row.ts), ...(row.thread_id === '' ? {} : { thread_id: row.thread_id }) };
+}

@@ -1,0 +1,39 @@
+import type { AppContext } from '../../app-context.ts';
+import { ignoredUsersOf } from '../../accounts/account-data.ts';
+import { membershipsOfUser } from '../../storage/queries/room-state.ts';
+import { formatRoomPosition } from '../stream-token.ts';
+import type { SyncRequest } from './provider.ts';
+
+/**
+ * Lookups several stream providers need for one sync pass, made once per
+ * request: the rooms the user is joined to (as of the room-event position the
+ * response covers, and within the filter) and the users they ignore.
+ */
+const joinedCache = new WeakMap<SyncRequest, Promise<string[]>>();
+const ignoredCache = new WeakMap<SyncRequest, Promise<ReadonlySet<string>>>();
+
+export function joinedRoomIds(app: AppContext, request: SyncRequest): Promise<string[]> {
+  let rooms = joinedCache.get(request);
+  if (!rooms) {
+    rooms = membershipsOfUser(app.db, request.userId, ['join']).then((rows) =>
+      rows
+        // A join not yet visible at the response's room position arrives with the room itself in a later sync.
+        .filter((row) => row.stream_ordering <= request.upTo.room)
+        .filter((row) => (!request.filter.rooms || request.filter.rooms.has(row.room_id)) && !request.filter.notRooms.has(row.room_id))
+        .map((row) => row.room_id),
+    );
+    joinedCache.set(request, rooms);
+  }
+  return rooms;
+}
+
+export function ignoredUsers(app: AppContext, request: SyncRequest): Promise<ReadonlySet<string>> {
+  let ignored = ignoredCache.get(request);
+  if (!ignored) ignoredCache.set(request, (ignored = ignoredUsersOf(app.db, request.userId)));
+  return ignored;
+}
+
+/** `prev_batch` of a room section a non-timeline stream creates: its (empty) timeline starts at the response's room position. */
+export function emptyTimelinePrevBatch(request: SyncRequest): string {
+  return formatRoomPosition(request.upTo.room);
+}

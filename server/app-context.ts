@@ -6,6 +6,7 @@ import type { SigningKey } from './rooms/signing.ts';
 import type { RateLimiter } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext {
@@ -27,4 +28,6 @@ export interface AppContext {
     registration: RateLimiter;
     message: RateLimiter;
   };
+  /** The job port: API processes enqueue; workers (and a single-process server) run the handlers. */
+  jobs: JobQueue;
 }

@@ -12,6 +12,8 @@ import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type Databa
 import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
+import { apiProcessRunsJobs, createJobQueue } from './jobs/create-job-queue.ts';
+import { defineJobs } from './jobs/job-definitions.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -30,30 +32,37 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
   const database: DatabaseHandle = config.database_url
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
+  let jobs: AppContext['jobs'] | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const notifier = createNotifier();
     const roomEvents = await createRoomEventStream(database.db, notifier);
     const app = buildAppContext(config, logger, database, { notifier, roomEvents });
+    jobs = app.jobs;
+    await defineJobs(app);
+    if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
     return await listen(app, database);
   } catch (error) {
+    await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
   }
 }
 
-function buildAppContext(
+export function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
   streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
 ): AppContext {
+  const metrics = createMetrics();
   return {
     config,
     db: database.db,
     logger,
-    metrics: createMetrics(),
+    metrics,
+    jobs: createJobQueue(config, logger, metrics),
     signingKey: loadOrCreateSigningKey(config.signing_key_path),
     ...streams,
     registrationSharedSecret:
@@ -100,6 +109,8 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
       app.notifier.stop();
       await Promise.all(servers.map((server) => closeServer(server)));
+      // After the listeners: requests finishing may still enqueue.
+      await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');
     })());
@@ -118,7 +129,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function metricsHandler(app: AppContext) {
+export function metricsHandler(app: AppContext) {
   return async (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => {
     if (request.url?.split('?')[0] !== '/_synapse/metrics' && request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end();

@@ -32,7 +32,9 @@ export function createBullmqQueue(redisUrl: string, prefix: string, logger: Logg
     async enqueue(name, data, options: EnqueueOptions = {}) {
       const definition = definitions.get(name);
       await queueFor(name).add(name, data, {
-        jobId: options.jobId ? safeJobId(options.jobId) : undefined,
+        // Deduplication rather than a fixed job id: a fixed id would drop a wake-up that arrives while the
+        // job runs (or after it failed for good); keepLastIfActive runs it once more instead.
+        deduplication: options.jobId ? { id: safeJobId(options.jobId), keepLastIfActive: true } : undefined,
         delay: options.runAt ? Math.max(0, options.runAt - Date.now()) : undefined,
         attempts: definition?.attempts ?? DEFAULT_ATTEMPTS,
         backoff: { type: 'palisade' },

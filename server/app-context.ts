@@ -7,6 +7,7 @@ import type { RateLimiter } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
+import type { AppserviceRegistry } from './appservices/registry.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext {
@@ -30,4 +31,6 @@ export interface AppContext {
   };
   /** The job port: API processes enqueue; workers (and a single-process server) run the handlers. */
   jobs: JobQueue;
+  /** Appservice registrations (from `app_service_config_files`), reloadable. */
+  appservices: AppserviceRegistry;
 }

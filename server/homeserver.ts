@@ -14,6 +14,9 @@ import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
 import { apiProcessRunsJobs, createJobQueue } from './jobs/create-job-queue.ts';
 import { defineJobs } from './jobs/job-definitions.ts';
+import { createAppserviceRegistry } from './appservices/registry.ts';
+import { prepareAppservices } from './appservices/setup.ts';
+import { followRoomEventsForAppservices } from './appservices/announce.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -29,6 +32,8 @@ export interface Homeserver {
 /** Starts everything one process serves: database (and migrations), HTTP listeners, metrics. */
 export async function startHomeserver(config: Readonly<Config>, logger: Logger): Promise<Homeserver> {
   logger.info(describeConfig(config), 'starting Palisade');
+  // Before the database: a bad registration file stops start-up at once, naming the file.
+  const appservices = createAppserviceRegistry(config.app_service_config_files, config.server_name);
   const database: DatabaseHandle = config.database_url
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
@@ -38,8 +43,10 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const notifier = createNotifier();
     const roomEvents = await createRoomEventStream(database.db, notifier);
-    const app = buildAppContext(config, logger, database, { notifier, roomEvents });
+    const app = buildAppContext(config, logger, database, { notifier, roomEvents, appservices });
     jobs = app.jobs;
+    await prepareAppservices(app);
+    followRoomEventsForAppservices(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
     return await listen(app, database);
@@ -54,7 +61,7 @@ export function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
-  streams: Pick<AppContext, 'notifier' | 'roomEvents'>,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'appservices'>,
 ): AppContext {
   const metrics = createMetrics();
   return {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startHomeserver } from './homeserver.ts';
+import { RegistrationError } from './appservices/registration.ts';
 
 /** Process entry: `npm start -- [--config FILE]`. */
 async function main(): Promise<void> {
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
+  // A bad appservice registration is the admin's to fix: its message names the file and the problem.
+  if (error instanceof RegistrationError) {
+    process.stderr.write(`Palisade failed to start: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`Palisade failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -9,6 +9,8 @@ import { connectDatabase } from './storage/connection.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
+import { createAppserviceRegistry } from './appservices/registry.ts';
+import { prepareAppservices } from './appservices/setup.ts';
 
 export interface Worker {
   app: AppContext;
@@ -25,13 +27,15 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
   if (!config.redis_url) throw new Error('a worker needs Redis (redis.enabled or REDIS_URL); without it the API process runs the jobs itself');
   if (!config.database_url) throw new Error('a worker needs a shared Postgres (database or DATABASE_URL), not the embedded one');
   logger.info(describeConfig(config), 'starting Palisade worker');
+  const appservices = createAppserviceRegistry(config.app_service_config_files, config.server_name);
   const database = connectDatabase(config.database_url, { logger });
   let app: AppContext | undefined;
   try {
     // Migrations take an advisory lock, so a worker and API processes may start together.
     await migrateToLatest(database.db);
     const notifier = createNotifier();
-    app = buildAppContext(config, logger, database, { notifier, roomEvents: await createRoomEventStream(database.db, notifier) });
+    app = buildAppContext(config, logger, database, { notifier, roomEvents: await createRoomEventStream(database.db, notifier), appservices });
+    await prepareAppservices(app);
     await defineJobs(app);
     await app.jobs.startProcessing();
     const metrics = options.metricsPort === undefined ? undefined : await serveMetrics(app, options.metricsPort);

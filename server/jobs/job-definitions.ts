@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.ts';
 import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
+import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -8,4 +9,5 @@ import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
  */
 export async function defineJobs(app: AppContext): Promise<void> {
   await scheduleToDeviceExpiry(app.jobs, app.db, app.logger);
+  await defineDeliveryJobs(app);
 }

@@ -24,6 +24,7 @@ import type {
   StateEventsTable,
   UserFiltersTable,
 } from './tables/rooms.ts';
+import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -56,6 +57,8 @@ export interface Database {
   media: MediaTable;
   media_thumbnails: MediaThumbnailsTable;
   url_previews: UrlPreviewsTable;
+  appservice_state: AppserviceStateTable;
+  appservice_transactions: AppserviceTransactionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -14,6 +14,8 @@ export interface RoomEventStream {
   currentPosition(): number;
   /** The next position, from the sequence, inside `tx`. Add the users to wake to `wake` before the transaction ends. */
   allocate(tx: Tx, hooks: TxHooks): Promise<{ position: number; wake: Set<string> }>;
+  /** Called whenever `currentPosition()` advances (appservice delivery follows the stream this way). */
+  onVisible(listener: (position: number) => void): void;
 }
 
 export async function createRoomEventStream(db: Db, notifier: Notifier): Promise<RoomEventStream> {
@@ -34,6 +36,9 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
 
   return {
     currentPosition: () => tracker.currentPosition(),
+    onVisible(listener) {
+      tracker.onAdvance(listener);
+    },
     async allocate(tx, hooks) {
       const reservation = tracker.reserve();
       const wake = new Set<string>();

@@ -1,0 +1,252 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { registerUser, request, type TestUser } from '../support/http.ts';
+import { assertRefusal } from '../support/refusals.ts';
+import { createRoom } from '../support/rooms.ts';
+import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice } from '../support/appservice.ts';
+import { assertMatchesSpec } from '../support/spec-schema.ts';
+
+describe('appservice registration files at start-up', () => {
+  const cases: Array<{ name: string; files: () => string[]; message: RegExp }> = [
+    {
+      name: 'a file that is not a registration',
+      files: () => writeRegistrationFiles(['id: broken\nurl: 7\n']),
+      message: /registration-0\.yaml: .*as_token/,
+    },
+    {
+      name: 'a namespace regex that does not compile',
+      files: () => writeRegistrationFiles([makeRegistration('bad', { namespaces: { users: [{ regex: '@bad_(.*', exclusive: true }] } })]),
+      message: /registration-0\.yaml: namespaces\.users\.0\.regex/,
+    },
+    {
+      name: 'two appservices with the same id',
+      files: () => writeRegistrationFiles([makeRegistration('twin'), { ...makeRegistration('twin'), sender_localpart: 'other_bot', namespaces: { users: [] } }]),
+      message: /id twin is also used by twin[\s\S]*registration-1\.yaml/,
+    },
+    {
+      name: 'two appservices sharing a token',
+      files: () => {
+        const first = makeRegistration('first');
+        return writeRegistrationFiles([first, makeRegistration('second', { as_token: first.as_token })]);
+      },
+      message: /second: a token is also used by first/,
+    },
+    {
+      name: 'overlapping exclusive namespaces',
+      files: () =>
+        writeRegistrationFiles([
+          makeRegistration('tg', { namespaces: { users: [{ regex: '@telegram_.*:localhost', exclusive: true }] } }),
+          makeRegistration('tgbot', { namespaces: { users: [{ regex: '@telegram_bot_.*:localhost', exclusive: true }] } }),
+        ]),
+      message: /tg and tgbot: exclusive users namespaces overlap/,
+    },
+    {
+      name: 'a file that does not exist',
+      files: () => ['/nonexistent/registration.yaml'],
+      message: /\/nonexistent\/registration\.yaml: cannot read the registration/,
+    },
+  ];
+  for (const { name, files, message } of cases) {
+    test(`refuses to start with ${name}, naming the file and the problem`, async () => {
+      await assert.rejects(startTestServer({ app_service_config_files: files() }), message);
+    });
+  }
+});
+
+describe('appservice authentication', () => {
+  let server: TestServer;
+  let fake: FakeAppservice;
+  let alice: TestUser;
+  const bridge = makeRegistration('bridge', {
+    namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], aliases: [], rooms: [] },
+    rate_limited: false,
+    'org.matrix.msc3202': true,
+  });
+  const open = makeRegistration('open', { namespaces: { users: [{ regex: '@shared_.*:localhost', exclusive: false }] } });
+  const other = makeRegistration('other');
+
+  before(async () => {
+    fake = await startFakeAppservice(bridge.hs_token);
+    bridge.url = fake.url;
+    other.url = 'http://127.0.0.1:1';
+    server = await startTestServer({
+      app_service_config_files: writeRegistrationFiles([bridge, open, other]),
+      rc_message: { per_second: 0.001, burst_count: 2 },
+    });
+    alice = await registerUser(server.url, 'alice');
+  });
+  after(async () => {
+    await server?.stop();
+    await fake?.close();
+  });
+
+  const asRequest = (method: string, path: string, token: string, body?: unknown) => request(server.url, method, path, { token, body });
+  const userExists = async (userId: string) =>
+    (await server.app.db.selectFrom('users').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
+
+  test('the as_token acts as the appservice sender, which exists from start-up', async () => {
+    const result = await asRequest('GET', '/_matrix/client/v3/account/whoami', bridge.as_token);
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.body, { user_id: '@bridge_bot:localhost', is_guest: false });
+    await assertMatchesSpec({ method: 'GET', path: '/_matrix/client/v3/account/whoami', status: 200, body: result.body });
+  });
+
+  test('m.login.application_service registers users in its namespace without UIA, honouring inhibit_login', async () => {
+    const inhibited = await asRequest('POST', '/_matrix/client/v3/register', bridge.as_token, { type: 'm.login.application_service', username: 'bridge_ghost1', inhibit_login: true });
+    assert.equal(inhibited.status, 200, JSON.stringify(inhibited.body));
+    assert.equal(inhibited.body.user_id, '@bridge_ghost1:localhost');
+    assert.equal(inhibited.body.access_token, undefined);
+    assert.equal(await userExists('@bridge_ghost1:localhost'), true);
+    const withLogin = await asRequest('POST', '/_matrix/client/v3/register', bridge.as_token, { type: 'm.login.application_service', username: 'bridge_ghost2' });
+    assert.equal(withLogin.status, 200);
+    assert.equal(typeof withLogin.body.access_token, 'string');
+    const own = await request(server.url, 'GET', '/_matrix/client/v3/account/whoami', { token: withLogin.body.access_token });
+    assert.equal(own.body.user_id, '@bridge_ghost2:localhost');
+  });
+
+  test('appservice registration refusals change nothing', async () => {
+    const path = '/_matrix/client/v3/register';
+    const outside = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', username: 'mallory' });
+    await assertRefusal(outside, { status: 400, errcode: 'M_EXCLUSIVE', method: 'POST', path });
+    assert.equal(await userExists('@mallory:localhost'), false);
+    const othersNamespace = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', username: 'other_ghost' });
+    await assertRefusal(othersNamespace, { status: 400, errcode: 'M_EXCLUSIVE', method: 'POST', path });
+    assert.equal(await userExists('@other_ghost:localhost'), false);
+    const noToken = await request(server.url, 'POST', path, { body: { type: 'm.login.application_service', username: 'bridge_ghost3' } });
+    await assertRefusal(noToken, { status: 401, errcode: 'M_MISSING_TOKEN', method: 'POST', path, checkSpec: false });
+    const userToken = await asRequest('POST', path, alice.accessToken, { type: 'm.login.application_service', username: 'bridge_ghost3' });
+    await assertRefusal(userToken, { status: 401, errcode: 'M_UNKNOWN_TOKEN', method: 'POST', path, checkSpec: false });
+    const noType = await asRequest('POST', path, bridge.as_token, { username: 'bridge_ghost3' });
+    await assertRefusal(noType, { status: 400, errcode: 'M_MISSING_PARAM', method: 'POST', path, checkSpec: false });
+    assert.equal(await userExists('@bridge_ghost3:localhost'), false);
+    const taken = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', username: 'bridge_ghost1' });
+    await assertRefusal(taken, { status: 400, errcode: 'M_USER_IN_USE', method: 'POST', path });
+  });
+
+  test('ordinary registration cannot take an exclusive namespace, but may take a non-exclusive one', async () => {
+    const path = '/_matrix/client/v3/register';
+    for (const username of ['bridge_sneaky', 'bridge_bot']) {
+      const refused = await request(server.url, 'POST', path, { body: { username, password: 'a-long-password', auth: { type: 'm.login.dummy' } } });
+      await assertRefusal(refused, { status: 400, errcode: 'M_EXCLUSIVE', method: 'POST', path });
+      const available = await request(server.url, 'GET', `/_matrix/client/v3/register/available?username=${username}`);
+      await assertRefusal(available, { status: 400, errcode: 'M_EXCLUSIVE', method: 'GET', path: '/_matrix/client/v3/register/available' });
+    }
+    assert.equal(await userExists('@bridge_sneaky:localhost'), false);
+    const shared = await request(server.url, 'GET', '/_matrix/client/v3/register/available?username=shared_person');
+    assert.equal(shared.status, 200);
+  });
+
+  test('user_id masquerading works inside the namespace and is refused outside it', async () => {
+    const path = '/_matrix/client/v3/account/whoami';
+    const ghost = await asRequest('GET', `${path}?user_id=${encodeURIComponent('@bridge_ghost1:localhost')}`, bridge.as_token);
+    assert.equal(ghost.status, 200);
+    assert.equal(ghost.body.user_id, '@bridge_ghost1:localhost');
+    const refusals: Array<[string, string]> = [
+      ['@alice:localhost', 'cannot masquerade'],
+      ['@other_ghost:localhost', 'cannot masquerade'],
+      ['@bridge_unregistered:localhost', 'has not registered'],
+    ];
+    for (const [userId, messageIncludes] of refusals) {
+      const refused = await asRequest('GET', `${path}?user_id=${encodeURIComponent(userId)}`, bridge.as_token);
+      await assertRefusal(refused, { status: 403, errcode: 'M_FORBIDDEN', method: 'GET', path, messageIncludes });
+    }
+    // A user's own token cannot assert anyone else.
+    const plain = await request(server.url, 'GET', `${path}?user_id=${encodeURIComponent('@bridge_ghost1:localhost')}`, { token: alice.accessToken });
+    assert.equal(plain.body.user_id, '@alice:localhost');
+  });
+
+  test('a masqueraded user acts in rooms as itself', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    const asGhost = (path: string) => `${path}${path.includes('?') ? '&' : '?'}user_id=${encodeURIComponent('@bridge_ghost1:localhost')}`;
+    const joined = await asRequest('POST', asGhost(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`), bridge.as_token, {});
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    const sent = await asRequest('PUT', asGhost(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/g1`), bridge.as_token, { msgtype: 'm.text', body: 'from a ghost' });
+    assert.equal(sent.status, 200);
+    const event = await request(server.url, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(sent.body.event_id)}`, { token: alice.accessToken });
+    assert.equal(event.body.sender, '@bridge_ghost1:localhost');
+  });
+
+  test('device_id masquerading (MSC3202) needs an existing device of that user', async () => {
+    const login = await asRequest('POST', '/_matrix/client/v3/login', bridge.as_token, {
+      type: 'm.login.application_service',
+      identifier: { type: 'm.id.user', user: 'bridge_ghost1' },
+      device_id: 'GHOSTDEVICE',
+    });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    assert.equal(login.body.device_id, 'GHOSTDEVICE');
+    const path = '/_matrix/client/v3/account/whoami';
+    const ghostUser = `user_id=${encodeURIComponent('@bridge_ghost1:localhost')}`;
+    for (const name of ['org.matrix.msc3202.device_id', 'device_id']) {
+      const masqueraded = await asRequest('GET', `${path}?${ghostUser}&${name}=GHOSTDEVICE`, bridge.as_token);
+      assert.deepEqual(masqueraded.body, { user_id: '@bridge_ghost1:localhost', device_id: 'GHOSTDEVICE', is_guest: false });
+    }
+    const unknown = await asRequest('GET', `${path}?${ghostUser}&org.matrix.msc3202.device_id=NOSUCHDEVICE`, bridge.as_token);
+    await assertRefusal(unknown, { status: 400, errcode: 'M_EXCLUSIVE', method: 'GET', path, checkSpec: false });
+    // Someone else's device is unknown for this user.
+    const aliceDevice = await asRequest('GET', `${path}?${ghostUser}&org.matrix.msc3202.device_id=${alice.deviceId}`, bridge.as_token);
+    await assertRefusal(aliceDevice, { status: 400, errcode: 'M_EXCLUSIVE', method: 'GET', path, checkSpec: false });
+  });
+
+  test('m.login.application_service login is refused outside the namespace and without the as_token', async () => {
+    const path = '/_matrix/client/v3/login';
+    const outside = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'alice' } });
+    await assertRefusal(outside, { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
+    const noToken = await request(server.url, 'POST', path, { body: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_ghost1' } } });
+    await assertRefusal(noToken, { status: 401, errcode: 'M_UNKNOWN_TOKEN', method: 'POST', path, checkSpec: false });
+    const flows = await request(server.url, 'GET', path);
+    assert.ok(flows.body.flows.some((flow: { type: string }) => flow.type === 'm.login.application_service'));
+  });
+
+  test('rate_limited: false skips the message rate limit; rate-limited appservices and users are limited', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    const join = (registration: typeof bridge) => asRequest('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, registration.as_token, {});
+    assert.equal((await join(bridge)).status, 200);
+    assert.equal((await join(open)).status, 200);
+    const send = (token: string, n: number) =>
+      request(server.url, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/rl${n}-${token.slice(0, 6)}`, { token, body: { msgtype: 'm.text', body: `n${n}` } });
+    for (let n = 0; n < 6; n++) assert.equal((await send(bridge.as_token, n)).status, 200, `unlimited appservice message ${n}`);
+    const limited = [];
+    for (let n = 0; n < 4; n++) limited.push((await send(open.as_token, n)).status);
+    assert.ok(limited.includes(429), `a rate-limited appservice is limited: ${limited}`);
+  });
+
+  test('ping calls the appservice with its hs_token and reports the duration', async () => {
+    const path = '/_matrix/client/v1/appservice/bridge/ping';
+    const result = await asRequest('POST', path, bridge.as_token, { transaction_id: 'ping-1' });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(typeof result.body.duration_ms, 'number');
+    await assertMatchesSpec({ method: 'POST', path: '/_matrix/client/v1/appservice/{appserviceId}/ping', status: 200, body: result.body });
+    assert.deepEqual(fake.pings, [{ transaction_id: 'ping-1' }]);
+    assert.equal(fake.unauthorised, 0);
+  });
+
+  test('ping refusals: another appservice, a user, no url, an unreachable appservice', async () => {
+    const path = '/_matrix/client/v1/appservice/bridge/ping';
+    await assertRefusal(await asRequest('POST', path, other.as_token, {}), { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
+    await assertRefusal(await asRequest('POST', path, alice.accessToken, {}), { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
+    const noUrl = '/_matrix/client/v1/appservice/open/ping';
+    await assertRefusal(await asRequest('POST', noUrl, open.as_token, {}), { status: 400, errcode: 'M_URL_NOT_SET', method: 'POST', path: noUrl });
+    const down = '/_matrix/client/v1/appservice/other/ping';
+    const failed = await asRequest('POST', down, other.as_token, {});
+    assert.equal(failed.status, 502);
+    assert.equal(failed.body.errcode, 'M_CONNECTION_FAILED');
+    assert.equal(fake.pings.length, 1, 'no ping reached the bridge for the refused requests');
+  });
+});
+
+test('ping reports an appservice that answers with an error status', async (t) => {
+  const registration = makeRegistration('grumpy');
+  const fake = await startFakeAppservice(registration.hs_token, { pingStatus: 500 });
+  registration.url = fake.url;
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(async () => {
+    await server.stop();
+    await fake.close();
+  });
+  const result = await request(server.url, 'POST', '/_matrix/client/v1/appservice/grumpy/ping', { token: registration.as_token, body: {} });
+  assert.equal(result.status, 502);
+  assert.equal(result.body.errcode, 'M_BAD_STATUS');
+  assert.equal(result.body.status, 500);
+  assert.match(result.body.body, /not today/);
+});

@@ -28,7 +28,12 @@ export function bearerToken(ctx: Context): string | undefined {
   return match?.[1];
 }
 
-export async function authenticate(app: AppContext, ctx: Context, required: boolean): Promise<Caller | null> {
+export async function authenticate(
+  app: AppContext,
+  ctx: Context,
+  required: boolean,
+  options: { ignoreAssertedUser?: boolean } = {},
+): Promise<Caller | null> {
   const token = bearerToken(ctx);
   if (!token) {
     if (!required) return null;
@@ -38,9 +43,9 @@ export async function authenticate(app: AppContext, ctx: Context, required: bool
   const appservice = app.appservices.byAsToken(token);
   if (appservice) {
     const identity = await appserviceIdentity(app, appservice, {
-      userId: singleQueryValue(ctx, 'user_id'),
+      userId: options.ignoreAssertedUser ? undefined : singleQueryValue(ctx, 'user_id'),
       // MSC3202 device masquerading: the unstable name, and the plain one newer appservices send.
-      deviceId: singleQueryValue(ctx, 'org.matrix.msc3202.device_id') ?? singleQueryValue(ctx, 'device_id'),
+      deviceId: options.ignoreAssertedUser ? undefined : (singleQueryValue(ctx, 'org.matrix.msc3202.device_id') ?? singleQueryValue(ctx, 'device_id')),
     });
     return { ...identity, isAdmin: false, accessToken: token, appservice };
   }

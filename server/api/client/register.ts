@@ -38,7 +38,7 @@ export function mountRegister(router: Router, app: AppContext): void {
   route(
     router,
     app,
-    { method: 'POST', path: '/_matrix/client/v3/register', auth: 'optional', query: RegisterQuery, body: RegisterBody },
+    { method: 'POST', path: '/_matrix/client/v3/register', auth: 'optional', appserviceRegisters: true, query: RegisterQuery, body: RegisterBody },
     async ({ app, caller, query, body, request }) => {
       if (body.type === APPSERVICE_LOGIN_TYPE || caller?.appservice) {
         if (!caller) throw new MatrixError(ErrCode.MISSING_TOKEN, 'Registering as an application service needs its as_token', { status: 401 });

@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import { backoffDelay, DEFAULT_ATTEMPTS, type EnqueueOptions, type JobDefinition, type JobQueue } from './job-queue.ts';
 import type { JobMetrics } from './job-metrics.ts';
 
+/** A dead worker's jobs go back to the queue within about lock + check interval. */
+const LOCK_DURATION_MS = 15_000;
+const STALLED_CHECK_MS = 5_000;
+
 /** BullMQ keeps job ids as Redis key parts; `:` separates them. */
 const safeJobId = (jobId: string) => jobId.replace(/:/g, '_');
 
@@ -55,6 +59,9 @@ export function createBullmqQueue(redisUrl: string, prefix: string, logger: Logg
             connection,
             prefix,
             concurrency: definition.concurrency ?? 1,
+            // A worker that dies (SIGKILL) holds its jobs until its lock expires: keep that short.
+            lockDuration: LOCK_DURATION_MS,
+            stalledInterval: STALLED_CHECK_MS,
             settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(definition, attemptsMade) },
           },
         );

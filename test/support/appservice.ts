@@ -28,6 +28,8 @@ export interface FakeAppservice {
   failNext: number[];
   /** While true, every transaction is answered 503 (the appservice is "down"). */
   down: boolean;
+  /** Milliseconds to wait before answering each transaction (a slow appservice). */
+  delayMs: number;
   unauthorised: number;
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     pings: [],
     failNext: [],
     down: false,
+    delayMs: 0,
     unauthorised: 0,
   };
   const server: Server = createServer(async (request, response) => {
@@ -50,6 +53,7 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     }
     const transaction = /^\/_matrix\/app\/v1\/transactions\/([^/?]+)$/.exec(request.url ?? '');
     if (request.method === 'PUT' && transaction) {
+      if (fake.delayMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, fake.delayMs));
       const status = fake.down ? 503 : (fake.failNext.shift() ?? 200);
       fake.transactions.push({ txnId: decodeURIComponent(transaction[1]), body, answered: status });
       response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"try later"}');

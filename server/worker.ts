@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startWorker } from './start-worker.ts';
+import { reloadAppservices } from './appservices/setup.ts';
 
 /** Worker process entry: `npm run worker -- [--config FILE] [--metrics-port N]`. Runs job handlers only. */
 async function main(): Promise<void> {
@@ -23,6 +24,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.log_level);
   const worker = await startWorker(config, logger, { metricsPort: metricsPort === undefined ? undefined : Number(metricsPort) });
+  process.on('SIGHUP', () => {
+    reloadAppservices(worker.app).then(
+      () => logger.info('appservice registrations reloaded'),
+      (error) => logger.error({ err: error }, 'appservice registrations not reloaded'),
+    );
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'signal received');

@@ -6,6 +6,9 @@ import { assertRefusal } from '../support/refusals.ts';
 import { createRoom } from '../support/rooms.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice } from '../support/appservice.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { reloadAppservices } from '../../server/appservices/setup.ts';
 
 describe('appservice registration files at start-up', () => {
   const cases: Array<{ name: string; files: () => string[]; message: RegExp }> = [
@@ -249,4 +252,23 @@ test('ping reports an appservice that answers with an error status', async (t) =
   assert.equal(result.body.errcode, 'M_BAD_STATUS');
   assert.equal(result.body.status, 500);
   assert.match(result.body.body, /not today/);
+});
+
+test('registrations reload from their files; an invalid new set is refused and the old one stays', async (t) => {
+  const first = makeRegistration('first');
+  const [path] = writeRegistrationFiles([first]);
+  const server = await startTestServer({ app_service_config_files: [path] });
+  t.after(() => server.stop());
+  const whoami = (token: string) => request(server.url, 'GET', '/_matrix/client/v3/account/whoami', { token });
+  assert.equal((await whoami(first.as_token)).status, 200);
+
+  const replacement = makeRegistration('replacement');
+  writeFileSync(path, stringify(replacement));
+  await reloadAppservices(server.app);
+  assert.equal((await whoami(first.as_token)).status, 401, 'the removed appservice token no longer works');
+  assert.equal((await whoami(replacement.as_token)).body.user_id, '@replacement_bot:localhost', 'the new sender exists at once');
+
+  writeFileSync(path, 'id: broken\n');
+  await assert.rejects(reloadAppservices(server.app), /registration-0\.yaml/);
+  assert.equal((await whoami(replacement.as_token)).status, 200, 'the previous set is still in force');
 });

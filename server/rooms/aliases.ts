@@ -5,6 +5,7 @@ import { aliasesOfRoom, claimAlias, deleteAlias, findAlias, findRoom, findRoomId
 import { stateKey, stateMapOf } from './event.ts';
 import { domainOf, MAX_IDENTIFIER_BYTES } from './identifiers.ts';
 import { powerLevelOf, requiredPowerLevel } from './power-levels.ts';
+import { askAppservicesForAlias } from '../appservices/queries.ts';
 
 /**
  * Room aliases of this server (spec: client-server-api "Room aliases"). An
@@ -25,7 +26,8 @@ export function parseRoomAlias(alias: string, serverName: string): string {
 export async function resolveRoomIdOrAlias(app: AppContext, roomIdOrAlias: string): Promise<string> {
   if (roomIdOrAlias.startsWith('!')) return roomIdOrAlias;
   if (!roomIdOrAlias.startsWith('#')) throw invalidParam(`${JSON.stringify(roomIdOrAlias)} is neither a room ID nor a room alias`);
-  const roomId = await findRoomIdByAlias(app.db, roomIdOrAlias);
+  // An appservice may create the room on demand when asked (a portal room of a bridge).
+  const roomId = (await findRoomIdByAlias(app.db, roomIdOrAlias)) ?? ((await askAppservicesForAlias(app, roomIdOrAlias)) ? await findRoomIdByAlias(app.db, roomIdOrAlias) : undefined);
   if (!roomId) throw notFound(`The alias ${roomIdOrAlias} is not known to this server`);
   return roomId;
 }
@@ -41,7 +43,7 @@ export async function createAlias(app: AppContext, userId: string, alias: string
 
 export async function lookUpAlias(app: AppContext, alias: string): Promise<{ room_id: string; servers: string[] }> {
   parseRoomAlias(alias, app.config.server_name);
-  const row = await findAlias(app.db, alias);
+  const row = (await findAlias(app.db, alias)) ?? ((await askAppservicesForAlias(app, alias)) ? await findAlias(app.db, alias) : undefined);
   if (!row) throw notFound(`Room alias ${alias} is not known to this server`);
   return { room_id: row.room_id, servers: [app.config.server_name] };
 }

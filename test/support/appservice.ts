@@ -30,6 +30,9 @@ export interface FakeAppservice {
   down: boolean;
   /** Milliseconds to wait before answering each transaction (a slow appservice). */
   delayMs: number;
+  /** Answers `GET /_matrix/app/v1/users/{userId}` and `/rooms/{alias}` (default 404); may create the thing first. */
+  onQuery?: (kind: 'users' | 'rooms', id: string) => Promise<number>;
+  queries: Array<{ kind: 'users' | 'rooms'; id: string }>;
   unauthorised: number;
   close(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     down: false,
     delayMs: 0,
     unauthorised: 0,
+    queries: [],
   };
   const server: Server = createServer(async (request, response) => {
     const body = await readJson(request);
@@ -57,6 +61,15 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
       const status = fake.down ? 503 : (fake.failNext.shift() ?? 200);
       fake.transactions.push({ txnId: decodeURIComponent(transaction[1]), body, answered: status });
       response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"try later"}');
+      return;
+    }
+    const query = /^\/_matrix\/app\/v1\/(users|rooms)\/([^/?]+)$/.exec(request.url ?? '');
+    if (request.method === 'GET' && query) {
+      const kind = query[1] as 'users' | 'rooms';
+      const id = decodeURIComponent(query[2]);
+      fake.queries.push({ kind, id });
+      const status = (await fake.onQuery?.(kind, id)) ?? 404;
+      response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_NOT_FOUND","error":"no"}');
       return;
     }
     if (request.method === 'POST' && request.url === '/_matrix/app/v1/ping') {

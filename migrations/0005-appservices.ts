@@ -16,6 +16,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // Room-event positions announced as visible to readers by the writing processes; delivery reads up to here.
     .addColumn('visible_position', 'bigint', (col) => col.notNull())
     .addColumn('next_txn_id', 'bigint', (col) => col.notNull().defaultTo(1))
+    // To-device messages for the appservice's users (MSC2409) up to here are in a transaction.
+    .addColumn('to_device_position', 'bigint', (col) => col.notNull().defaultTo(0))
     .execute();
 
   await db.schema

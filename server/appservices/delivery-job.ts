@@ -1,7 +1,9 @@
 import type { AppContext } from '../app-context.ts';
-import { deleteAppserviceTransaction, ensureAppserviceState } from '../storage/queries/appservices.ts';
+import { deleteAppserviceTransaction } from '../storage/queries/appservices.ts';
+import { ensureDeliveryState } from './setup.ts';
 import { callAppservice, TRANSACTION_TIMEOUT_MS } from './appservice-client.ts';
 import type { Registration } from './registration.ts';
+import { ownsUser } from './namespaces.ts';
 import { nextTransaction, transactionBody } from './transactions.ts';
 
 export const DELIVERY_JOB = 'appservices.deliver';
@@ -24,6 +26,14 @@ const deliveryJobId = (appserviceId: string) => `${DELIVERY_JOB}:${appserviceId}
 
 export async function wakeDelivery(app: AppContext, appserviceId: string): Promise<void> {
   await app.jobs.enqueue<DeliveryJob>(DELIVERY_JOB, { appserviceId }, { jobId: deliveryJobId(appserviceId) });
+}
+
+/** To-device messages were sent to these users: wake the appservices that receive them (MSC2409). */
+export async function wakeDeliveryForUsers(app: AppContext, userIds: Iterable<string>): Promise<void> {
+  const users = [...new Set(userIds)];
+  for (const registration of app.appservices.all()) {
+    if (registration.url && registration.receiveEphemeral && users.some((userId) => ownsUser(registration, userId))) await wakeDelivery(app, registration.id);
+  }
 }
 
 /**
@@ -54,7 +64,7 @@ export async function defineDeliveryJobs(app: AppContext): Promise<void> {
 }
 
 async function wakeAll(app: AppContext): Promise<void> {
-  await ensureAppserviceState(app.db, app.appservices.all().map((registration) => registration.id), app.roomEvents.currentPosition());
+  await ensureDeliveryState(app);
   for (const registration of app.appservices.all()) if (registration.url) await wakeDelivery(app, registration.id);
 }
 

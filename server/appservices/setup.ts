@@ -1,11 +1,17 @@
 import type { AppContext } from '../app-context.ts';
 import { ensureAppserviceState, ensureAppserviceUser } from '../storage/queries/appservices.ts';
+import { currentToDevicePosition } from '../storage/queries/to-device.ts';
 
 /** Each appservice's sender user and delivery state exist (new appservices start at the current stream position). */
 export async function prepareAppservices(app: AppContext): Promise<void> {
-  const registrations = app.appservices.all();
-  for (const registration of registrations) await ensureAppserviceUser(app.db, registration.senderUserId, registration.id);
-  await ensureAppserviceState(app.db, registrations.map((registration) => registration.id), app.roomEvents.currentPosition());
+  for (const registration of app.appservices.all()) await ensureAppserviceUser(app.db, registration.senderUserId, registration.id);
+  await ensureDeliveryState(app);
+}
+
+/** A delivery state row for each appservice that has none, at the current room-event and to-device positions. */
+export async function ensureDeliveryState(app: AppContext): Promise<void> {
+  const toDevicePosition = await app.db.transaction().execute((tx) => currentToDevicePosition(tx));
+  await ensureAppserviceState(app.db, app.appservices.all().map((registration) => registration.id), app.roomEvents.currentPosition(), toDevicePosition);
 }
 
 /**

@@ -37,6 +37,7 @@ const setups: Record<string, StartSetup> = {
 async function start(t: TestContext, redis: ReturnType<typeof redisConfig> | Record<string, never>): Promise<Setup> {
   const registration = makeRegistration('bridge', {
     namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], aliases: [{ regex: '#bridge_.*:localhost', exclusive: true }], rooms: [] },
+    receive_ephemeral: true,
   });
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
@@ -91,6 +92,27 @@ for (const [name, startSetup] of Object.entries(setups)) {
       const txnIds = fake.accepted().map((transaction) => Number(transaction.txnId));
       assert.deepEqual(txnIds, [...txnIds].sort((a, b) => a - b), 'txnIds increase');
       assert.equal(new Set(txnIds).size, txnIds.length, 'each accepted transaction has its own txnId');
+    });
+
+    test('to-device messages for its users arrive under both the stable and the MSC2409 names (receive_ephemeral)', async (t) => {
+      const setup = await startSetup(t);
+      if (!setup) return;
+      const { server, fake, alice, registration } = setup;
+      const ghost = await request(server.url, 'POST', '/_matrix/client/v3/register', {
+        token: registration.as_token,
+        body: { type: 'm.login.application_service', username: 'bridge_crypto', device_id: 'GHOSTDEV' },
+      });
+      assert.equal(ghost.status, 200, JSON.stringify(ghost.body));
+      const bob = await registerUser(server.url, 'bob');
+      const sent = await request(server.url, 'PUT', '/_matrix/client/v3/sendToDevice/m.room_key_request/td1', {
+        token: alice.accessToken,
+        body: { messages: { '@bridge_crypto:localhost': { GHOSTDEV: { action: 'request', n: 1 } }, [bob.userId]: { [bob.deviceId]: { action: 'request', n: 2 } } } },
+      });
+      assert.equal(sent.status, 200);
+      const received = await waitFor('the to-device message', async () => fake.accepted().find((transaction) => transaction.body.to_device));
+      const expected = [{ type: 'm.room_key_request', sender: alice.userId, content: { action: 'request', n: 1 }, to_user_id: '@bridge_crypto:localhost', to_device_id: 'GHOSTDEV' }];
+      assert.deepEqual(received.body.to_device, expected, 'only the message for its user');
+      assert.deepEqual(received.body['de.sorunome.msc2409.to_device'], expected);
     });
 
     test('a refused transaction is retried with the same txnId and the same events', async (t) => {

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
+import { wakeDeliveryForUsers } from '../../appservices/delivery-job.ts';
 import { MAX_TO_DEVICE_BODY_BYTES, sendToDevice } from '../../e2ee/to-device.ts';
 import { MAX_IDENTIFIER_LENGTH } from '../../e2ee/key-json.ts';
 
@@ -24,12 +25,14 @@ export function mountToDevice(router: Router, app: AppContext): void {
     app,
     { method: 'PUT', path: '/_matrix/client/v3/sendToDevice/:eventType/:txnId', auth: 'user', params: SendParams, body: SendBody, maxBodyBytes: MAX_TO_DEVICE_BODY_BYTES },
     async ({ app, caller, params, body }) => {
-      await sendToDevice(
+      const recipients = await sendToDevice(
         app.db,
         app.config.server_name,
         { senderUserId: caller.userId, senderDeviceId: caller.deviceId, eventType: params.eventType, txnId: params.txnId, messages: body.messages },
         app.config.to_device_message_lifetime,
       );
+      // Committed: appservices receiving their users' to-device messages (MSC2409) are woken.
+      await wakeDeliveryForUsers(app, recipients.map((recipient) => recipient.userId));
       return {};
     },
   );

@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import type { Queryable, Tx } from '../database.ts';
 import type { AppserviceStateRow, AppserviceTransactionRow } from '../tables/appservices.ts';
 import type { EventRow } from '../tables/rooms.ts';
+import type { ToDeviceMessageRow } from '../tables/e2ee.ts';
 
 /** A state row for each appservice not seen before, starting at `position` (no history is replayed to a new appservice). */
-export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], position: number): Promise<void> {
+export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], position: number, toDevicePosition: number): Promise<void> {
   if (appserviceIds.length === 0) return;
   await db
     .insertInto('appservice_state')
-    .values(appserviceIds.map((appservice_id) => ({ appservice_id, stream_position: position, visible_position: position })))
+    .values(appserviceIds.map((appservice_id) => ({ appservice_id, stream_position: position, visible_position: position, to_device_position: toDevicePosition })))
     .onConflict((conflict) => conflict.column('appservice_id').doNothing())
     .execute();
 }
@@ -30,7 +31,11 @@ export async function findAppserviceState(db: Queryable, appserviceId: string): 
   return db.selectFrom('appservice_state').selectAll().where('appservice_id', '=', appserviceId).executeTakeFirst();
 }
 
-export async function advanceAppserviceState(tx: Tx, appserviceId: string, update: { stream_position: number; next_txn_id?: number }): Promise<void> {
+export async function advanceAppserviceState(
+  tx: Tx,
+  appserviceId: string,
+  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number },
+): Promise<void> {
   await tx.updateTable('appservice_state').set(update).where('appservice_id', '=', appserviceId).execute();
 }
 
@@ -107,5 +112,18 @@ export async function ensureAppserviceUser(db: Queryable, userId: string, appser
     .insertInto('users')
     .values({ user_id: userId, password_hash: null, appservice_id: appserviceId, displayname: userId.slice(1, userId.indexOf(':')), avatar_url: null, created_ts: Date.now() })
     .onConflict((conflict) => conflict.column('user_id').doNothing())
+    .execute();
+}
+
+/** To-device messages after `after`, in stream order (callers bound them with the to-device stream's current position). */
+export async function toDeviceMessagesAfter(db: Queryable, after: number, upTo: number, limit: number, now: number): Promise<ToDeviceMessageRow[]> {
+  return db
+    .selectFrom('to_device_messages')
+    .selectAll()
+    .where('position', '>', after)
+    .where('position', '<=', upTo)
+    .where('expires_ts', '>', now)
+    .orderBy('position')
+    .limit(limit)
     .execute();
 }

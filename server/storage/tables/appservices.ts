@@ -8,6 +8,8 @@ export interface AppserviceStateTable {
   /** Highest room-event position the writing processes announced visible; delivery never reads past it. */
   visible_position: number;
   next_txn_id: Generated<number>;
+  /** To-device messages (MSC2409) up to this to-device stream position are in a transaction. */
+  to_device_position: Generated<number>;
 }
 
 /** A transaction built but not yet acknowledged: a retry resends exactly this. */

@@ -7,6 +7,9 @@ import { findUser } from '../storage/queries/users.ts';
 import { ownsUser } from './namespaces.ts';
 import type { Registration } from './registration.ts';
 
+/** Synapse's code for MSC4190 appservices trying to log in. */
+const LOGIN_UNSUPPORTED = 'M_APPSERVICE_LOGIN_UNSUPPORTED';
+
 export interface AppserviceRegistration {
   username: string | undefined;
   inhibitLogin?: boolean;
@@ -24,6 +27,9 @@ export async function registerAppserviceUser(app: AppContext, registration: Regi
   if (request.username === undefined) throw new MatrixError(ErrCode.MISSING_PARAM, 'An application service must name the user it registers (username)');
   const userId = validateNewLocalpart(request.username, app.config.server_name);
   if (!ownsUser(registration, userId)) throw new MatrixError(ErrCode.EXCLUSIVE, 'Invalid user localpart for this application service');
+  if (registration.deviceManagement && !request.inhibitLogin) {
+    throw new MatrixError(LOGIN_UNSUPPORTED, 'This appservice manages devices itself (MSC4190): register with inhibit_login, then PUT /devices/{deviceId}');
+  }
   return registerAccount(app, {
     username: request.username,
     appserviceId: registration.id,
@@ -40,6 +46,9 @@ export async function loginAppserviceUser(
   registration: Registration,
   request: { user: string; deviceId?: string; initialDeviceDisplayName?: string; ip: string },
 ): Promise<NewSession & { user_id: string }> {
+  if (registration.deviceManagement) {
+    throw new MatrixError(LOGIN_UNSUPPORTED, 'This appservice manages devices itself (MSC4190), so appservice login cannot be used');
+  }
   const userId = resolveUserIdentifier(request.user, app.config.server_name);
   if (!ownsUser(registration, userId)) throw forbidden('This user is not in the application service’s namespace');
   const user = await findUser(app.db, userId);

@@ -272,3 +272,47 @@ test('registrations reload from their files; an invalid new set is refused and t
   await assert.rejects(reloadAppservices(server.app), /registration-0\.yaml/);
   assert.equal((await whoami(replacement.as_token)).status, 200, 'the previous set is still in force');
 });
+
+test('MSC4190: an appservice managing devices creates and deletes them itself, and does not log in', async (t) => {
+  const registration = makeRegistration('devices', { 'io.element.msc4190': true, 'org.matrix.msc3202': true });
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(() => server.stop());
+  const as = (method: string, path: string, body?: unknown) => request(server.url, method, path, { token: registration.as_token, body });
+  const ghost = encodeURIComponent('@devices_ghost:localhost');
+
+  const noInhibit = await as('POST', '/_matrix/client/v3/register', { type: 'm.login.application_service', username: 'devices_ghost' });
+  assert.equal(noInhibit.status, 400);
+  assert.equal(noInhibit.body.errcode, 'M_APPSERVICE_LOGIN_UNSUPPORTED');
+  assert.equal((await as('POST', '/_matrix/client/v3/register', { type: 'm.login.application_service', username: 'devices_ghost', inhibit_login: true })).status, 200);
+  const login = await as('POST', '/_matrix/client/v3/login', { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'devices_ghost' } });
+  assert.equal(login.body.errcode, 'M_APPSERVICE_LOGIN_UNSUPPORTED');
+
+  const created = await as('PUT', `/_matrix/client/v3/devices/BOTDEVICE?user_id=${ghost}`, { display_name: 'bot crypto' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const listed = await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`);
+  assert.deepEqual(listed.body.devices.map((device: { device_id: string; display_name: string }) => [device.device_id, device.display_name]), [['BOTDEVICE', 'bot crypto']]);
+  // Acting as that device (MSC3202) now works.
+  const whoami = await as('GET', `/_matrix/client/v3/account/whoami?user_id=${ghost}&device_id=BOTDEVICE`);
+  assert.equal(whoami.body.device_id, 'BOTDEVICE');
+  const renamed = await as('PUT', `/_matrix/client/v3/devices/BOTDEVICE?user_id=${ghost}`, { display_name: 'renamed' });
+  assert.equal(renamed.status, 200);
+  const deleted = await as('DELETE', `/_matrix/client/v3/devices/BOTDEVICE?user_id=${ghost}`, {});
+  assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+  assert.deepEqual((await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`)).body.devices, []);
+});
+
+test('without MSC4190 an appservice cannot create devices and deletes them behind UIA like anyone', async (t) => {
+  const registration = makeRegistration('plain');
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(() => server.stop());
+  const as = (method: string, path: string, body?: unknown) => request(server.url, method, path, { token: registration.as_token, body });
+  const made = await as('POST', '/_matrix/client/v3/register', { type: 'm.login.application_service', username: 'plain_ghost', device_id: 'REALDEVICE' });
+  assert.equal(made.status, 200);
+  const ghost = encodeURIComponent('@plain_ghost:localhost');
+  const path = '/_matrix/client/v3/devices/{deviceId}';
+  await assertRefusal(await as('PUT', `/_matrix/client/v3/devices/NEWDEVICE?user_id=${ghost}`, {}), { status: 404, errcode: 'M_NOT_FOUND', method: 'PUT', path });
+  const uia = await as('DELETE', `/_matrix/client/v3/devices/REALDEVICE?user_id=${ghost}`, {});
+  assert.equal(uia.status, 401);
+  assert.ok(Array.isArray(uia.body.flows));
+  assert.equal((await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`)).body.devices.length, 1);
+});

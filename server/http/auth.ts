@@ -32,7 +32,7 @@ export async function authenticate(
   app: AppContext,
   ctx: Context,
   required: boolean,
-  options: { ignoreAssertedUser?: boolean } = {},
+  options: { ignoreAssertedUser?: boolean; appserviceOnly?: boolean } = {},
 ): Promise<Caller | null> {
   const token = bearerToken(ctx);
   if (!token) {
@@ -49,6 +49,7 @@ export async function authenticate(
     });
     return { ...identity, isAdmin: false, accessToken: token, appservice };
   }
+  if (options.appserviceOnly) return null;
   const owner = await findTokenOwner(app.db, hashToken(token));
   if (!owner) throw unknownToken();
   if (owner.deactivated) throw unknownToken('This account has been deactivated');

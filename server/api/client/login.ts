@@ -31,7 +31,7 @@ export function mountLogin(router: Router, app: AppContext): void {
    * (the spec lets a server ignore `refresh_token`). `m.login.application_service`
    * with an appservice's as_token logs in a user of its namespace.
    */
-  route(router, app, { method: 'POST', path: '/_matrix/client/v3/login', auth: 'optional', body: LoginBody }, async ({ app, caller, body, request }) => {
+  route(router, app, { method: 'POST', path: '/_matrix/client/v3/login', auth: 'optional', appserviceTokenOnly: true, body: LoginBody }, async ({ app, caller, body, request }) => {
     if (body.type === 'm.login.application_service') {
       if (!caller?.appservice) throw new MatrixError(ErrCode.UNKNOWN_TOKEN, 'This login type needs an application service token', { status: 401 });
       if (body.identifier && body.identifier.type !== 'm.id.user') {

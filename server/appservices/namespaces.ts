@@ -33,3 +33,16 @@ export function assertUserIdNotReserved(registry: AppserviceRegistry, userId: st
   const owner = exclusiveOwnerOfUser(registry, userId);
   if (owner && owner.id !== caller?.id) throw new MatrixError(ErrCode.EXCLUSIVE, 'This user ID is reserved by an application service');
 }
+
+/**
+ * Aliases in an appservice's exclusive namespace are its alone (400
+ * M_EXCLUSIVE for anyone else), and an appservice creates aliases only inside
+ * its aliases namespace, as Synapse enforces.
+ */
+export function assertMayClaimAlias(registry: AppserviceRegistry, alias: string, caller?: Registration): void {
+  if (caller) {
+    if (!matchesAlias(caller, alias)) throw new MatrixError(ErrCode.EXCLUSIVE, 'This application service has not reserved this kind of alias');
+    return;
+  }
+  if (exclusiveOwnerOfAlias(registry, alias)) throw new MatrixError(ErrCode.EXCLUSIVE, 'This alias is reserved by an application service');
+}

@@ -6,6 +6,8 @@ import { stateKey, stateMapOf } from './event.ts';
 import { domainOf, MAX_IDENTIFIER_BYTES } from './identifiers.ts';
 import { powerLevelOf, requiredPowerLevel } from './power-levels.ts';
 import { askAppservicesForAlias } from '../appservices/queries.ts';
+import { assertMayClaimAlias } from '../appservices/namespaces.ts';
+import type { Registration } from '../appservices/registration.ts';
 
 /**
  * Room aliases of this server (spec: client-server-api "Room aliases"). An
@@ -32,8 +34,9 @@ export async function resolveRoomIdOrAlias(app: AppContext, roomIdOrAlias: strin
   return roomId;
 }
 
-export async function createAlias(app: AppContext, userId: string, alias: string, roomId: string): Promise<void> {
+export async function createAlias(app: AppContext, userId: string, alias: string, roomId: string, appservice?: Registration): Promise<void> {
   parseRoomAlias(alias, app.config.server_name);
+  assertMayClaimAlias(app.appservices, alias, appservice);
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
   if ((await findMembership(app.db, roomId, userId))?.membership !== 'join') throw forbidden(`You must be in room ${roomId} to give it an alias`);
   if (!(await claimAlias(app.db, { room_alias: alias, room_id: roomId, creator: userId, created_ts: Date.now() }))) {

@@ -36,7 +36,7 @@ const setups: Record<string, StartSetup> = {
 
 async function start(t: TestContext, redis: ReturnType<typeof redisConfig> | Record<string, never>): Promise<Setup> {
   const registration = makeRegistration('bridge', {
-    namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], aliases: [{ regex: '#bridge_.*:localhost', exclusive: true }], rooms: [] },
+    namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], aliases: [{ regex: '#bridge_.*:localhost', exclusive: false }], rooms: [] },
     receive_ephemeral: true,
   });
   const fake = await startFakeAppservice(registration.hs_token);

@@ -67,3 +67,20 @@ test('inviting an unknown user in an appservice namespace asks the appservice, w
   const row = await server.app.db.selectFrom('users').select('user_id').where('user_id', '=', '@portal_no_ghost:localhost').executeTakeFirst();
   assert.equal(row, undefined);
 });
+
+test('exclusive alias namespaces: users cannot claim them, the appservice claims only inside its namespaces', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const put = (alias: string, token: string) =>
+    request(server.url, 'PUT', `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, { token, body: { room_id: roomId } });
+  const path = '/_matrix/client/v3/directory/room/{roomAlias}';
+  await assertRefusal(await put('#portal_taken:localhost', alice.accessToken), { status: 400, errcode: 'M_EXCLUSIVE', method: 'PUT', path, checkSpec: false });
+  const viaCreate = await request(server.url, 'POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { room_alias_name: 'portal_mine' } });
+  await assertRefusal(viaCreate, { status: 400, errcode: 'M_EXCLUSIVE', method: 'POST', path: '/_matrix/client/v3/createRoom', checkSpec: false });
+  // The appservice's bot joins, then may claim inside its namespace but not outside.
+  assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: registration.as_token, body: {} })).status, 200);
+  await assertRefusal(await put('#someone_elses:localhost', registration.as_token), { status: 400, errcode: 'M_EXCLUSIVE', method: 'PUT', path, checkSpec: false });
+  assert.equal((await put('#portal_claimed:localhost', registration.as_token)).status, 200);
+  assert.equal((await put('#free_for_all:localhost', alice.accessToken)).status, 200, 'aliases outside exclusive namespaces stay open');
+  const aliases = await server.app.db.selectFrom('room_aliases').select('room_alias').where('room_id', '=', roomId).orderBy('room_alias').execute();
+  assert.deepEqual(aliases.map((row) => row.room_alias), ['#free_for_all:localhost', '#portal_claimed:localhost']);
+});

@@ -319,3 +319,24 @@ test('without MSC4190 an appservice cannot create devices and deletes them behin
   assert.ok(Array.isArray(uia.body.flows));
   assert.equal((await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`)).body.devices.length, 1);
 });
+
+test('timestamp massaging: an appservice sets origin_server_ts with ?ts=, anyone else’s ts is ignored', async (t) => {
+  const registration = makeRegistration('stamps');
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(() => server.stop());
+  const alice = await registerUser(server.url, 'alice');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const room = encodeURIComponent(roomId);
+  assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/rooms/${room}/join`, { token: registration.as_token, body: {} })).status, 200);
+  const then = 1_500_000_000_000;
+  const sent = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/send/m.room.message/ts1?ts=${then}`, { token: registration.as_token, body: { msgtype: 'm.text', body: 'bridged from 2017' } });
+  const state = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/state/m.room.topic/?ts=${then + 1}`, { token: alice.accessToken, body: { topic: 'now' } });
+  assert.equal(sent.status, 200);
+  assert.equal(state.status, 200);
+  const read = async (eventId: string) =>
+    (await request(server.url, 'GET', `/_matrix/client/v3/rooms/${room}/event/${encodeURIComponent(eventId)}`, { token: alice.accessToken })).body.origin_server_ts;
+  assert.equal(await read(sent.body.event_id), then);
+  assert.notEqual(await read(state.body.event_id), then + 1, 'a user cannot backdate');
+  const bad = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/send/m.room.message/ts2?ts=yesterday`, { token: registration.as_token, body: { msgtype: 'm.text', body: 'x' } });
+  assert.equal(bad.body.errcode, 'M_INVALID_PARAM');
+});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
 import { consumeMessageRate } from '../../http/message-rate.ts';
+import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
 import { joinedMemberProfiles, roomMembers, roomState, roomStateEvent } from '../../rooms/room-read.ts';
 import { parseRoomPosition } from '../../sync/stream-token.ts';
@@ -34,9 +35,10 @@ export function mountRoomState(router: Router, app: AppContext): void {
   );
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} — the state level for that type, per the auth rules. */
-  route(router, app, { method: 'PUT', path: STATE_PATHS, auth: 'user', params: StateParams, body: EventContent }, async ({ app, caller, params, body }) => {
+  route(router, app, { method: 'PUT', path: STATE_PATHS, auth: 'user', params: StateParams, query: TimestampQuery, body: EventContent }, async ({ app, caller, params, query, body }) => {
     await consumeMessageRate(app, caller);
-    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body });
+    const originServerTs = massagedTimestamp(caller, query);
+    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body, originServerTs });
     return { event_id: event.event_id };
   });
 

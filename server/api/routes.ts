@@ -26,6 +26,7 @@ import { mountMediaUpload } from './media/upload.ts';
 import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountAppservicePing } from './appservice/ping.ts';
+import { mountThirdParty } from './client/third-party.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -55,4 +56,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaDownload(router, app);
   mountMediaConfigAndPreview(router, app);
   mountAppservicePing(router, app);
+  mountThirdParty(router, app);
 }

@@ -18,7 +18,7 @@ export type AppserviceReply =
  */
 export async function callAppservice(
   registration: Registration,
-  request: { method: 'GET' | 'PUT' | 'POST'; path: string; body?: unknown; timeoutMs: number },
+  request: { method: 'GET' | 'PUT' | 'POST'; path: string; body?: unknown; timeoutMs: number; maxReplyBytes?: number },
 ): Promise<AppserviceReply> {
   if (!registration.url) return { kind: 'unreachable', reason: 'the appservice has no url' };
   const url = `${registration.url.replace(/\/+$/, '')}${request.path}`;
@@ -33,7 +33,7 @@ export async function callAppservice(
       signal: AbortSignal.timeout(request.timeoutMs),
       redirect: 'manual',
     });
-    return { kind: 'answered', status: response.status, body: await readBounded(response) };
+    return { kind: 'answered', status: response.status, body: await readBounded(response, request.maxReplyBytes ?? MAX_REPLY_BYTES) };
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
@@ -41,17 +41,18 @@ export async function callAppservice(
   }
 }
 
-async function readBounded(response: Response): Promise<string> {
+async function readBounded(response: Response, limit: number): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  while (size < MAX_REPLY_BYTES) {
+  while (size <= limit) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
     size += value.byteLength;
   }
   await reader.cancel().catch(() => undefined);
-  return Buffer.concat(chunks).subarray(0, MAX_REPLY_BYTES).toString('utf8');
+  // Past the limit the reply is cut, so a JSON body that large no longer parses: too large counts as no answer.
+  return Buffer.concat(chunks).subarray(0, limit + 1).toString('utf8');
 }

@@ -33,6 +33,9 @@ export interface FakeAppservice {
   /** Answers `GET /_matrix/app/v1/users/{userId}` and `/rooms/{alias}` (default 404); may create the thing first. */
   onQuery?: (kind: 'users' | 'rooms', id: string) => Promise<number>;
   queries: Array<{ kind: 'users' | 'rooms'; id: string }>;
+  /** Answers any other request (third-party lookups): status and raw body text; default 404. */
+  onOther?: (method: string, url: string) => { status: number; body: string } | undefined;
+  others: string[];
   unauthorised: number;
   close(): Promise<void>;
 }
@@ -47,6 +50,7 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     delayMs: 0,
     unauthorised: 0,
     queries: [],
+    others: [],
   };
   const server: Server = createServer(async (request, response) => {
     const body = await readJson(request);
@@ -76,6 +80,12 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
       fake.pings.push(body);
       const status = options.pingStatus ?? 200;
       response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"not today"}');
+      return;
+    }
+    fake.others.push(`${request.method} ${request.url}`);
+    const other = fake.onOther?.(request.method ?? 'GET', request.url ?? '/');
+    if (other) {
+      response.writeHead(other.status, { 'content-type': 'application/json' }).end(other.body);
       return;
     }
     response.writeHead(404, { 'content-type': 'application/json' }).end('{"errcode":"M_UNRECOGNIZED","error":"no such endpoint"}');

@@ -4,6 +4,7 @@ import * as rooms from './0002-rooms.ts';
 import * as e2ee from './0003-e2ee.ts';
 import * as media from './0004-media.ts';
 import * as userData from './0005-user-data.ts';
+import * as appservices from './0006-appservices.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-e2ee': e2ee,
   '0004-media': media,
   '0005-user-data': userData,
+  '0006-appservices': appservices,
 };

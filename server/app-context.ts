@@ -11,6 +11,8 @@ import type { EventDraft } from './rooms/persist-event.ts';
 import type { PersistentEvent } from './rooms/event.ts';
 import type { E2eeStreams } from './e2ee/e2ee-streams.ts';
 import type { UserDataStreams } from './sync/user-data-streams.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
+import type { AppserviceRegistry } from './appservices/registry.ts';
 
 /** Everything a request or job needs, built once in main.ts and passed explicitly. No globals. */
 export interface AppContext extends UserDataStreams {
@@ -38,4 +40,8 @@ export interface AppContext extends UserDataStreams {
     /** Typing notifications and receipts per user: each wakes every member's sync. */
     ephemeral: RateLimiter;
   };
+  /** The job port: API processes enqueue; workers (and a single-process server) run the handlers. */
+  jobs: JobQueue;
+  /** Appservice registrations (from `app_service_config_files`), reloadable. */
+  appservices: AppserviceRegistry;
 }

@@ -126,6 +126,10 @@ const ConfigFile = z.strictObject({
   rc_message: RateLimit.default({ per_second: 0.2, burst_count: 10 }),
   /** Media uploads and `create` per user (Synapse's name and defaults). */
   rc_media_create: RateLimit.default({ per_second: 10, burst_count: 50 }),
+  /** Prefix of every Redis key Palisade uses (job queues), so several servers can share one Redis. Palisade's own key. */
+  redis_key_prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected letters, digits, _ . -').default('palisade'),
+  /** Whether API processes also run job handlers. Default: yes without Redis, no with Redis (run `npm run worker`). Palisade's own key. */
+  jobs_in_api_process: z.boolean().optional(),
 });
 
 export type ConfigFile = z.input<typeof ConfigFile>;

@@ -17,6 +17,11 @@ import { appendDrafts, MAX_APPEND_BATCH } from './rooms/persist-event.ts';
 import { createE2eeStreams } from './e2ee/e2ee-streams.ts';
 import { createUserDataStreams, type UserDataStreams } from './sync/user-data-streams.ts';
 import { startPresenceSweep } from './accounts/presence.ts';
+import { apiProcessRunsJobs, createJobQueue } from './jobs/create-job-queue.ts';
+import { defineJobs } from './jobs/job-definitions.ts';
+import { createAppserviceRegistry } from './appservices/registry.ts';
+import { prepareAppservices } from './appservices/setup.ts';
+import { followRoomEventsForAppservices } from './appservices/announce.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
@@ -38,35 +43,53 @@ export interface Homeserver {
 /** Starts everything one process serves: database (and migrations), HTTP listeners, metrics. */
 export async function startHomeserver(config: Readonly<Config>, logger: Logger): Promise<Homeserver> {
   logger.info(describeConfig(config), 'starting Palisade');
+  // Before the database: a bad registration file stops start-up at once, naming the file.
+  const appservices = createAppserviceRegistry(config.app_service_config_files, config.server_name);
   const database: DatabaseHandle = config.database_url
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
+  let jobs: AppContext['jobs'] | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-    const notifier = createNotifier();
-    const roomEvents = await createRoomEventStream(database.db, notifier);
-    const e2eeStreams = await createE2eeStreams(database.db);
-    const userData = await createUserDataStreams(database.db, notifier, logger);
-    const app = buildAppContext(config, logger, database, { notifier, roomEvents, e2eeStreams, ...userData });
+    const app = buildAppContext(config, logger, database, { ...(await createStreams(database, logger)), appservices });
+    jobs = app.jobs;
+    await prepareAppservices(app);
+    followRoomEventsForAppservices(app);
+    await defineJobs(app);
+    if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
     return await listen(app, database);
   } catch (error) {
+    await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
   }
 }
 
-function buildAppContext(
+/** The notifier and every sync stream's writer side, positioned at what the database holds. */
+export async function createStreams(database: DatabaseHandle, logger: Logger): Promise<Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams> {
+  const notifier = createNotifier();
+  return {
+    notifier,
+    roomEvents: await createRoomEventStream(database.db, notifier),
+    e2eeStreams: await createE2eeStreams(database.db),
+    ...(await createUserDataStreams(database.db, notifier, logger)),
+  };
+}
+
+export function buildAppContext(
   config: Readonly<Config>,
   logger: Logger,
   database: DatabaseHandle,
-  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams,
+  streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams' | 'appservices'> & UserDataStreams,
 ): AppContext {
+  const metrics = createMetrics();
   const app: AppContext = {
     config,
     db: database.db,
     logger,
-    metrics: createMetrics(),
+    metrics,
+    jobs: createJobQueue(config, logger, metrics),
     signingKey: loadOrCreateSigningKey(config.signing_key_path),
     ...streams,
     registrationSharedSecret:
@@ -123,6 +146,8 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       app.typing.stop();
       stopPresenceSweep();
       await Promise.all(servers.map((server) => closeServer(server)));
+      // After the listeners: requests finishing may still enqueue.
+      await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');
     })());
@@ -141,7 +166,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function metricsHandler(app: AppContext) {
+export function metricsHandler(app: AppContext) {
   return async (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => {
     if (request.url?.split('?')[0] !== '/_synapse/metrics' && request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end();

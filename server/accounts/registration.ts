@@ -6,6 +6,7 @@ import { completeRegistrationToken } from '../storage/queries/registration-token
 import { hashPassword, MAX_PASSWORD_LENGTH } from './passwords.ts';
 import { openSession } from './sessions.ts';
 import { userIdFor, validateNewLocalpart } from './user-ids.ts';
+import { assertUserIdNotReserved } from '../appservices/namespaces.ts';
 
 export interface RegistrationRequest {
   /** Requested localpart; generated when absent. */
@@ -27,9 +28,13 @@ export interface RegistrationResult {
   device_id?: string;
 }
 
-/** Checks a username before any UIA stage is spent on it. */
-export async function assertUsernameAvailable(app: AppContext, localpart: string): Promise<string> {
+/**
+ * Checks a username before any UIA stage is spent on it. IDs an appservice
+ * reserved (exclusive namespace) are refused with M_EXCLUSIVE, except to that appservice.
+ */
+export async function assertUsernameAvailable(app: AppContext, localpart: string, appserviceId?: string | null): Promise<string> {
   const userId = validateNewLocalpart(localpart, app.config.server_name);
+  assertUserIdNotReserved(app.appservices, userId, appserviceId ? app.appservices.byId(appserviceId) : undefined);
   if (await userExists(app.db, userId)) throw new MatrixError(ErrCode.USER_IN_USE, 'User ID already taken');
   return userId;
 }
@@ -40,7 +45,7 @@ export async function registerAccount(app: AppContext, request: RegistrationRequ
     throw new MatrixError(ErrCode.INVALID_PARAM, `Password cannot be longer than ${MAX_PASSWORD_LENGTH} characters`);
   }
   const userId = request.username !== undefined
-    ? await assertUsernameAvailable(app, request.username)
+    ? await assertUsernameAvailable(app, request.username, request.appserviceId)
     : userIdFor(`u${randomBytes(6).toString('hex')}`, app.config.server_name);
   const passwordHash = request.password ? await hashPassword(request.password) : null;
 

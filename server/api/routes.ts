@@ -32,6 +32,8 @@ import { mountReceipts } from './client/receipts.ts';
 import { mountProfile } from './client/profile.ts';
 import { mountPresence } from './client/presence.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
+import { mountAppservicePing } from './appservice/ping.ts';
+import { mountThirdParty } from './client/third-party.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -67,4 +69,6 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountProfile(router, app);
   mountPresence(router, app);
   mountUserDirectory(router, app);
+  mountAppservicePing(router, app);
+  mountThirdParty(router, app);
 }

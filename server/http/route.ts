@@ -24,6 +24,10 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   maxBodyBytes?: number;
   /** The body is not JSON: the handler gets it as a stream (`raw`), read by nobody else. */
   rawBody?: boolean;
+  /** An appservice's `user_id` names a user that may not exist yet (registration): the caller is the appservice's sender. */
+  appserviceRegisters?: boolean;
+  /** Only an appservice's as_token is looked at; any other token is ignored (/login, where a client may hold a stale one). */
+  appserviceTokenOnly?: boolean;
 }
 
 /** A request body handed over unread (routes with `rawBody`), with the headers that describe it. */
@@ -77,7 +81,7 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   const method = spec.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
   for (const path of paths) {
     router[method](path, async (ctx: Context) => {
-      const caller = spec.auth === 'none' ? null : await authenticate(app, ctx, spec.auth !== 'optional');
+      const caller = spec.auth === 'none' ? null : await authenticate(app, ctx, spec.auth !== 'optional', { ignoreAssertedUser: spec.appserviceRegisters, appserviceOnly: spec.appserviceTokenOnly });
       if (spec.auth === 'admin') requireAdmin(caller!);
       // Postgres stores no NUL and no lone surrogates: refuse them here, for every route, as M_BAD_JSON.
       assertStorable(ctx.params, 'A path parameter');

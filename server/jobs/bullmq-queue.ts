@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import { backoffDelay, DEFAULT_ATTEMPTS, type EnqueueOptions, type JobDefinition, type JobQueue } from './job-queue.ts';
 import type { JobMetrics } from './job-metrics.ts';
 
+/** A dead worker's jobs go back to the queue within about lock + check interval. */
+const LOCK_DURATION_MS = 15_000;
+const STALLED_CHECK_MS = 5_000;
+
 /** BullMQ keeps job ids as Redis key parts; `:` separates them. */
 const safeJobId = (jobId: string) => jobId.replace(/:/g, '_');
 
@@ -32,7 +36,9 @@ export function createBullmqQueue(redisUrl: string, prefix: string, logger: Logg
     async enqueue(name, data, options: EnqueueOptions = {}) {
       const definition = definitions.get(name);
       await queueFor(name).add(name, data, {
-        jobId: options.jobId ? safeJobId(options.jobId) : undefined,
+        // Deduplication rather than a fixed job id: a fixed id would drop a wake-up that arrives while the
+        // job runs (or after it failed for good); keepLastIfActive runs it once more instead.
+        deduplication: options.jobId ? { id: safeJobId(options.jobId), keepLastIfActive: true } : undefined,
         delay: options.runAt ? Math.max(0, options.runAt - Date.now()) : undefined,
         attempts: definition?.attempts ?? DEFAULT_ATTEMPTS,
         backoff: { type: 'palisade' },
@@ -53,6 +59,9 @@ export function createBullmqQueue(redisUrl: string, prefix: string, logger: Logg
             connection,
             prefix,
             concurrency: definition.concurrency ?? 1,
+            // A worker that dies (SIGKILL) holds its jobs until its lock expires: keep that short.
+            lockDuration: LOCK_DURATION_MS,
+            stalledInterval: STALLED_CHECK_MS,
             settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(definition, attemptsMade) },
           },
         );

@@ -16,7 +16,10 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
   const waiting = new Map<string, PendingJob[]>();
   const running = new Map<string, number>();
   const delayed = new Map<string, number>();
+  /** Ids of jobs waiting or waiting to retry: enqueueing one of these does nothing. */
   const jobIds = new Set<string>();
+  /** Ids of jobs running now, with what to run once more after them (enqueued while they ran). */
+  const runningIds = new Map<string, { data: unknown } | undefined>();
   const timers = new Set<NodeJS.Timeout>();
   const intervals = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
@@ -59,20 +62,37 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
   };
 
   const runJob = async (definition: JobDefinition<any>, job: PendingJob) => {
+    if (job.jobId) {
+      jobIds.delete(job.jobId);
+      if (!runningIds.has(job.jobId)) runningIds.set(job.jobId, undefined);
+    }
     try {
       await definition.handle(job.data, job.attempt);
-      if (job.jobId) jobIds.delete(job.jobId);
       metrics.completed.inc({ queue: job.name });
+      finish(job);
     } catch (error) {
       metrics.failures.inc({ queue: job.name });
       if (job.attempt >= (definition.attempts ?? DEFAULT_ATTEMPTS) || stopped) {
-        if (job.jobId) jobIds.delete(job.jobId);
         logger.error({ err: error, job: job.name, attempt: job.attempt }, 'job failed for good');
+        finish(job);
         return;
       }
       const delay = backoffDelay(definition, job.attempt);
       logger.warn({ err: error, job: job.name, attempt: job.attempt, retry_in_ms: delay }, 'job failed; will retry');
+      // Waiting to retry counts as waiting: new enqueues of its id do nothing meanwhile.
+      if (job.jobId) jobIds.add(job.jobId);
       schedule({ ...job, attempt: job.attempt + 1, runAt: Date.now() + delay });
+    }
+  };
+
+  /** The job is done for good: if its id was enqueued while it ran, run it once more. */
+  const finish = (job: PendingJob) => {
+    if (!job.jobId) return;
+    const again = runningIds.get(job.jobId);
+    runningIds.delete(job.jobId);
+    if (again && !stopped) {
+      jobIds.add(job.jobId);
+      schedule({ name: job.name, data: again.data, jobId: job.jobId, attempt: 1, runAt: 0 });
     }
   };
 
@@ -84,6 +104,10 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
       if (stopped) return;
       if (options.jobId) {
         if (jobIds.has(options.jobId)) return;
+        if (runningIds.has(options.jobId)) {
+          runningIds.set(options.jobId, { data });
+          return;
+        }
         jobIds.add(options.jobId);
       }
       schedule({ name, data, jobId: options.jobId, attempt: 1, runAt: options.runAt ?? 0 });

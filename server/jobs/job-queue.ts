@@ -23,7 +23,12 @@ export interface JobDefinition<T = unknown> {
 }
 
 export interface EnqueueOptions {
-  /** While a job with this id is waiting, enqueueing it again does nothing. */
+  /**
+   * While a job with this id is waiting (or waiting to retry), enqueueing it
+   * again does nothing; while it runs, it runs once more after it finishes
+   * (with the newest data). So a wake-up is never lost and at most one job per
+   * id runs at a time, across every process.
+   */
   jobId?: string;
   /** Epoch milliseconds; omitted means now. */
   runAt?: number;

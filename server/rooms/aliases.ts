@@ -5,6 +5,9 @@ import { aliasesOfRoom, claimAlias, deleteAlias, findAlias, findRoom, findRoomId
 import { stateKey, stateMapOf } from './event.ts';
 import { domainOf, MAX_IDENTIFIER_BYTES } from './identifiers.ts';
 import { powerLevelOf, requiredPowerLevel } from './power-levels.ts';
+import { askAppservicesForAlias } from '../appservices/queries.ts';
+import { assertMayClaimAlias } from '../appservices/namespaces.ts';
+import type { Registration } from '../appservices/registration.ts';
 
 /**
  * Room aliases of this server (spec: client-server-api "Room aliases"). An
@@ -25,13 +28,15 @@ export function parseRoomAlias(alias: string, serverName: string): string {
 export async function resolveRoomIdOrAlias(app: AppContext, roomIdOrAlias: string): Promise<string> {
   if (roomIdOrAlias.startsWith('!')) return roomIdOrAlias;
   if (!roomIdOrAlias.startsWith('#')) throw invalidParam(`${JSON.stringify(roomIdOrAlias)} is neither a room ID nor a room alias`);
-  const roomId = await findRoomIdByAlias(app.db, roomIdOrAlias);
+  // An appservice may create the room on demand when asked (a portal room of a bridge).
+  const roomId = (await findRoomIdByAlias(app.db, roomIdOrAlias)) ?? ((await askAppservicesForAlias(app, roomIdOrAlias)) ? await findRoomIdByAlias(app.db, roomIdOrAlias) : undefined);
   if (!roomId) throw notFound(`The alias ${roomIdOrAlias} is not known to this server`);
   return roomId;
 }
 
-export async function createAlias(app: AppContext, userId: string, alias: string, roomId: string): Promise<void> {
+export async function createAlias(app: AppContext, userId: string, alias: string, roomId: string, appservice?: Registration): Promise<void> {
   parseRoomAlias(alias, app.config.server_name);
+  assertMayClaimAlias(app.appservices, alias, appservice);
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
   if ((await findMembership(app.db, roomId, userId))?.membership !== 'join') throw forbidden(`You must be in room ${roomId} to give it an alias`);
   if (!(await claimAlias(app.db, { room_alias: alias, room_id: roomId, creator: userId, created_ts: Date.now() }))) {
@@ -41,7 +46,7 @@ export async function createAlias(app: AppContext, userId: string, alias: string
 
 export async function lookUpAlias(app: AppContext, alias: string): Promise<{ room_id: string; servers: string[] }> {
   parseRoomAlias(alias, app.config.server_name);
-  const row = await findAlias(app.db, alias);
+  const row = (await findAlias(app.db, alias)) ?? ((await askAppservicesForAlias(app, alias)) ? await findAlias(app.db, alias) : undefined);
   if (!row) throw notFound(`Room alias ${alias} is not known to this server`);
   return { room_id: row.room_id, servers: [app.config.server_name] };
 }

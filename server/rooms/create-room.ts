@@ -8,6 +8,8 @@ import { MAX_IDENTIFIER_BYTES } from './identifiers.ts';
 import { profileContent, requireInvitableUser } from './membership.ts';
 import { appendEvent, finishAppends, type EventDraft, type LockedRoom } from './persist-event.ts';
 import { DEFAULT_ROOM_VERSION, isSupportedRoomVersion, roomVersionRules, SUPPORTED_ROOM_VERSIONS } from './room-versions.ts';
+import { assertMayClaimAlias } from '../appservices/namespaces.ts';
+import type { Registration } from '../appservices/registration.ts';
 
 export type RoomPreset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
 
@@ -42,13 +44,14 @@ const MODERATOR_EVENTS = ['m.room.name', 'm.room.avatar', 'm.room.canonical_alia
  * POST /createRoom: creates the room and sends, in one transaction, the
  * events the spec lists in order. Any refusal leaves no trace of the room.
  */
-export async function createRoom(app: AppContext, creator: string, request: CreateRoomRequest): Promise<{ roomId: string; alias?: string }> {
+export async function createRoom(app: AppContext, creator: string, request: CreateRoomRequest, appservice?: Registration): Promise<{ roomId: string; alias?: string }> {
   const roomVersion = request.room_version ?? DEFAULT_ROOM_VERSION;
   if (!isSupportedRoomVersion(roomVersion)) {
     throw new MatrixError(ErrCode.UNSUPPORTED_ROOM_VERSION, `Room version ${JSON.stringify(roomVersion)} is not supported (supported: ${SUPPORTED_ROOM_VERSIONS.join(', ')})`);
   }
   const serverName = app.config.server_name;
   const alias = request.room_alias_name === undefined ? undefined : aliasFor(request.room_alias_name, serverName);
+  if (alias) assertMayClaimAlias(app.appservices, alias, appservice);
   const invitees = [...new Set(request.invite ?? [])].filter((userId) => userId !== creator);
   for (const userId of invitees) await requireInvitableUser(app, userId);
   for (const state of request.initial_state ?? []) {

@@ -4,6 +4,7 @@ import type { Queryable } from '../storage/database.ts';
 import { findMembership, setForgotten } from '../storage/queries/room-state.ts';
 import { findRoom } from '../storage/queries/rooms.ts';
 import { findUser } from '../storage/queries/users.ts';
+import { askAppservicesForUser } from '../appservices/queries.ts';
 import { domainOf, isValidUserId } from './identifiers.ts';
 import { sendEvent } from './persist-event.ts';
 
@@ -91,7 +92,8 @@ export async function forgetRoom(app: AppContext, userId: string, roomId: string
 export async function requireInvitableUser(app: AppContext, userId: string): Promise<void> {
   if (!isValidUserId(userId)) throw invalidParam(`${JSON.stringify(userId)} is not a valid user ID`);
   if (domainOf(userId) !== app.config.server_name) throw forbidden(`Cannot invite ${userId}: this server does not federate with other servers`);
-  const user = await findUser(app.db, userId);
+  // An appservice may create a ghost user on demand when asked about one in its namespace.
+  const user = (await findUser(app.db, userId)) ?? ((await askAppservicesForUser(app, userId)) ? await findUser(app.db, userId) : undefined);
   if (!user || user.deactivated) throw notFound(`There is no user ${userId} on this server`);
 }
 

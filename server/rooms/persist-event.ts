@@ -26,6 +26,8 @@ export interface EventDraft {
   stateKey?: string;
   content: Record<string, unknown>;
   redacts?: string;
+  /** origin_server_ts chosen by an appservice (timestamp massaging); otherwise now. */
+  originServerTs?: number;
   /** Idempotency: the same (device, scope, txnId) returns the event sent first. */
   txn?: { deviceId: string; txnId: string; scope: string };
 }
@@ -121,7 +123,7 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     prevEvents: room.latestEventId ? [room.latestEventId] : [],
     authEvents: selectAuthEvents(draft.type, draft.stateKey, draft.sender, draft.content, authState),
     depth: room.latestDepth + 1,
-    originServerTs: Date.now(),
+    originServerTs: draft.originServerTs ?? Date.now(),
     origin: app.config.server_name,
     signingKey: app.signingKey,
     redacts: draft.redacts,

@@ -25,6 +25,7 @@ import type {
   UserFiltersTable,
 } from './tables/rooms.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
+import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -60,6 +61,8 @@ export interface Database {
   account_data: AccountDataTable;
   receipts: ReceiptsTable;
   presence: PresenceTable;
+  appservice_state: AppserviceStateTable;
+  appservice_transactions: AppserviceTransactionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -17,6 +17,8 @@ export interface RoomEventStream {
    * Add the users to wake to `wake` before the transaction ends.
    */
   reserve(hooks: TxHooks): { assign(position: number): void; wake: Set<string> };
+  /** Called whenever `currentPosition()` advances (appservice delivery follows the stream this way). */
+  onVisible(listener: (position: number) => void): void;
 }
 
 export async function createRoomEventStream(db: Db, notifier: Notifier): Promise<RoomEventStream> {
@@ -37,6 +39,9 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
 
   return {
     currentPosition: () => tracker.currentPosition(),
+    onVisible(listener) {
+      tracker.onAdvance(listener);
+    },
     reserve(hooks) {
       const reservation = tracker.reserve();
       const wake = new Set<string>();

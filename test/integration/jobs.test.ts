@@ -100,6 +100,42 @@ for (const [adapter, makeQueue] of Object.entries(adapters)) {
       assert.equal(runs, 1);
     });
 
+    test('a job id enqueued while it runs runs once more after it, never twice at once', async (t) => {
+      const queue = makeQueue(t);
+      if (!queue) return;
+      t.after(() => queue.stop());
+      const seen: number[] = [];
+      let running = 0;
+      let most = 0;
+      let release: (() => void) | undefined;
+      const firstStarted = new Promise<void>((started) => {
+        queue.define<{ n: number }>({
+          name: 'wake',
+          concurrency: 4,
+          handle: async (data) => {
+            running++;
+            most = Math.max(most, running);
+            seen.push(data.n);
+            if (data.n === 1) {
+              started();
+              await new Promise<void>((resolveRelease) => (release = resolveRelease));
+            }
+            running--;
+          },
+        });
+      });
+      await queue.startProcessing();
+      await queue.enqueue('wake', { n: 1 }, { jobId: 'wake:as1' });
+      await firstStarted;
+      // Both arrive while the first runs: the newest is kept and runs once, after it.
+      await queue.enqueue('wake', { n: 2 }, { jobId: 'wake:as1' });
+      await queue.enqueue('wake', { n: 3 }, { jobId: 'wake:as1' });
+      release!();
+      await waitFor('the follow-up run', async () => (seen.length === 2 ? true : undefined));
+      assert.deepEqual(seen, [1, 3]);
+      assert.equal(most, 1);
+    });
+
     test('runs a job every interval, and recovers pending work at start', async (t) => {
       const queue = makeQueue(t);
       if (!queue) return;

@@ -33,11 +33,11 @@ describe('login', () => {
     return result.body as { user_id: string; access_token: string; device_id: string };
   }
 
-  it('lists m.login.password as the only flow', async () => {
+  it('lists m.login.password and, for appservices, m.login.application_service', async () => {
     const result = await request(server.url, 'GET', LOGIN);
     assert.equal(result.status, 200);
     await assertMatchesSpec({ method: 'GET', path: LOGIN, status: 200, body: result.body });
-    assert.deepEqual(result.body.flows, [{ type: 'm.login.password' }]);
+    assert.deepEqual(result.body.flows, [{ type: 'm.login.password' }, { type: 'm.login.application_service' }]);
   });
 
   it('accepts an m.id.user identifier with a localpart or a full user ID', async () => {

@@ -33,7 +33,7 @@ export function mountCreateRoom(router: Router, app: AppContext): void {
    */
   route(router, app, { method: 'POST', path: '/_matrix/client/v3/createRoom', auth: 'user', body: CreateRoomBody }, async ({ app, caller, body }) => {
     if (body.invite_3pid?.length) throw invalidParam('invite_3pid is not supported: this server has no identity server');
-    const { roomId, alias } = await createRoom(app, caller.userId, body);
+    const { roomId, alias } = await createRoom(app, caller.userId, body, caller.appservice);
     return { room_id: roomId, ...(alias ? { room_alias: alias } : {}) };
   });
 }

@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { notFound } from '../../errors.ts';
-import { route } from '../../http/route.ts';
+import { Reply, route } from '../../http/route.ts';
+import { createAppserviceDevice, managesDevices } from '../../appservices/appservice-devices.ts';
 import { MAX_DEVICE_ID_LENGTH, MAX_DEVICE_NAME_LENGTH, removeDevices } from '../../accounts/sessions.ts';
 import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
 import { findDevice, listDevices, setDeviceDisplayName } from '../../storage/queries/devices.ts';
@@ -36,7 +37,10 @@ export function mountDevices(router: Router, app: AppContext): void {
     return deviceJson(device);
   });
 
-  /** PUT /_matrix/client/v3/devices/{deviceId} — rename one of the caller's devices. */
+  /**
+   * PUT /_matrix/client/v3/devices/{deviceId} — rename one of the caller's devices.
+   * MSC4190: an appservice managing devices creates one this way (201).
+   */
   route(
     router,
     app,
@@ -49,6 +53,10 @@ export function mountDevices(router: Router, app: AppContext): void {
     },
     async ({ app, caller, params, body }) => {
       const device = await findDevice(app.db, caller.userId, params.deviceId);
+      if (!device && managesDevices(caller)) {
+        await createAppserviceDevice(app, caller, params.deviceId, body.display_name);
+        return new Reply(201, {});
+      }
       if (!device) throw notFound('No such device');
       if (body.display_name !== undefined) {
         await setDeviceDisplayName(app.db, caller.userId, params.deviceId, body.display_name);
@@ -67,6 +75,11 @@ export function mountDevices(router: Router, app: AppContext): void {
     async ({ app, caller, params, body }) => {
       const device = await findDevice(app.db, caller.userId, params.deviceId);
       if (!device) throw notFound('No such device');
+      // MSC4190: an appservice managing its users' devices deletes them without UIA.
+      if (managesDevices(caller)) {
+        await removeDevices(app.db, caller.userId, [params.deviceId]);
+        return {};
+      }
       const uia = await requireUia(app, { requestKey: `DELETE /devices/${params.deviceId}`, flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
       await removeDevices(app.db, caller.userId, [params.deviceId]);
       await finishUia(app, uia.sessionId);
@@ -86,6 +99,10 @@ export function mountDevices(router: Router, app: AppContext): void {
       body: z.looseObject({ devices: z.array(z.string().max(MAX_DEVICE_ID_LENGTH)).max(MAX_DEVICES_PER_DELETE), auth: UiaAuth.optional() }),
     },
     async ({ app, caller, body }) => {
+      if (managesDevices(caller)) {
+        await removeDevices(app.db, caller.userId, body.devices);
+        return {};
+      }
       const uia = await requireUia(app, { requestKey: 'POST /delete_devices', flows: PASSWORD_FLOWS, userId: caller.userId, auth: body.auth });
       await removeDevices(app.db, caller.userId, body.devices);
       await finishUia(app, uia.sessionId);

@@ -27,7 +27,7 @@ const DirectorySearch = z.looseObject({
 export function mountDirectory(router: Router, app: AppContext): void {
   /** PUT /_matrix/client/v3/directory/room/{roomAlias} — members only; a taken alias is 409. */
   route(router, app, { method: 'PUT', path: ALIAS_PATH, auth: 'user', params: AliasParams, body: z.looseObject({ room_id: RoomId }) }, async ({ app, caller, params, body }) => {
-    await createAlias(app, caller.userId, params.roomAlias, body.room_id);
+    await createAlias(app, caller.userId, params.roomAlias, body.room_id, caller.appservice);
     return {};
   });
 

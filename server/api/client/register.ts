@@ -8,8 +8,13 @@ import { registrationFlows } from '../../accounts/registration-policy.ts';
 import { finishUia, requireUia, UiaAuth } from '../../accounts/uia.ts';
 import { MAX_DEVICE_ID_LENGTH, MAX_DEVICE_NAME_LENGTH } from '../../accounts/sessions.ts';
 import { findRegistrationToken, isRegistrationTokenUsable } from '../../storage/queries/registration-tokens.ts';
+import { registerAppserviceUser } from '../../appservices/appservice-accounts.ts';
+
+const APPSERVICE_LOGIN_TYPE = 'm.login.application_service';
 
 const RegisterBody = z.looseObject({
+  /** `m.login.application_service` (with the appservice's as_token) registers a user in its namespace. */
+  type: z.string().max(255).optional(),
   // No length cap here: validateNewLocalpart refuses a long one with M_INVALID_USERNAME (the body limit bounds it).
   username: z.string().optional(),
   password: z.string().max(1024).optional(),
@@ -26,13 +31,28 @@ export function mountRegister(router: Router, app: AppContext): void {
   /**
    * POST /_matrix/client/v3/register — closed unless `enable_registration`;
    * user-interactive auth with `m.login.dummy` or `m.login.registration_token`.
-   * The username is checked before any stage is spent on it.
+   * The username is checked before any stage is spent on it. An appservice
+   * (as_token, type `m.login.application_service`) registers users in its
+   * namespace without UIA and without the registration rate limit.
    */
   route(
     router,
     app,
-    { method: 'POST', path: '/_matrix/client/v3/register', auth: 'none', query: RegisterQuery, body: RegisterBody },
-    async ({ app, query, body, request }) => {
+    { method: 'POST', path: '/_matrix/client/v3/register', auth: 'optional', appserviceRegisters: true, query: RegisterQuery, body: RegisterBody },
+    async ({ app, caller, query, body, request }) => {
+      if (body.type === APPSERVICE_LOGIN_TYPE || caller?.appservice) {
+        if (!caller) throw new MatrixError(ErrCode.MISSING_TOKEN, 'Registering as an application service needs its as_token', { status: 401 });
+        if (!caller.appservice) throw new MatrixError(ErrCode.UNKNOWN_TOKEN, 'This access token is not an application service token', { status: 401 });
+        if (body.type !== APPSERVICE_LOGIN_TYPE) throw new MatrixError(ErrCode.MISSING_PARAM, `An application service registers with type ${APPSERVICE_LOGIN_TYPE}`);
+        const result = await registerAppserviceUser(app, caller.appservice, {
+          username: body.username,
+          inhibitLogin: body.inhibit_login,
+          deviceId: body.device_id,
+          initialDeviceDisplayName: body.initial_device_display_name,
+          ip: request.ip,
+        });
+        return { ...result, home_server: app.config.server_name };
+      }
       await app.rateLimits.registration.consume(request.ip);
       if (query.kind === 'guest') throw new MatrixError(ErrCode.GUEST_ACCESS_FORBIDDEN, 'Guest access is disabled on this server');
       if (!app.config.enable_registration) throw forbidden('Registration has been disabled on this server');

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { badJson, invalidParam } from '../../errors.ts';
 import { route } from '../../http/route.ts';
+import { consumeMessageRate } from '../../http/message-rate.ts';
+import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.ts';
 import { DEFAULT_MESSAGES_LIMIT, eventContext, MAX_MESSAGES_LIMIT, paginateRoom } from '../../rooms/messages.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
 import { roomEvent } from '../../rooms/room-read.ts';
@@ -38,11 +40,11 @@ export function mountRoomEvents(router: Router, app: AppContext): void {
    * Idempotent per (device, room, type, txnId): a replay returns the first event's ID. State
    * events go through the state endpoint; the auth rules decide who may send what.
    */
-  route(router, app, { method: 'PUT', path: '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId', auth: 'user', params: SendParams, body: EventContent }, async ({ app, caller, params, body }) => {
+  route(router, app, { method: 'PUT', path: '/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId', auth: 'user', params: SendParams, query: TimestampQuery, body: EventContent }, async ({ app, caller, params, query, body }) => {
     if (params.eventType === 'm.room.redaction') throw invalidParam('Send redactions with PUT /rooms/{roomId}/redact/{eventId}/{txnId}');
-    await app.rateLimits.message.consume(caller.userId);
+    await consumeMessageRate(app, caller);
     const txn = { deviceId: caller.deviceId, txnId: params.txnId, scope: `send ${params.roomId} ${params.eventType}` };
-    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, content: body, txn });
+    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, content: body, txn, originServerTs: massagedTimestamp(caller, query) });
     return { event_id: event.event_id };
   });
 
@@ -52,7 +54,7 @@ export function mountRoomEvents(router: Router, app: AppContext): void {
     app,
     { method: 'PUT', path: '/_matrix/client/v3/rooms/:roomId/redact/:eventId/:txnId', auth: 'user', params: RedactParams, body: z.looseObject({ reason: Reason }) },
     async ({ app, caller, params, body }) => {
-      await app.rateLimits.message.consume(caller.userId);
+      await consumeMessageRate(app, caller);
       const txn = { deviceId: caller.deviceId, txnId: params.txnId, scope: `redact ${params.roomId} ${params.eventId}` };
       const content = body.reason === undefined ? {} : { reason: body.reason };
       const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: 'm.room.redaction', content, redacts: params.eventId, txn });

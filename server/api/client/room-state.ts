@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
+import { consumeMessageRate } from '../../http/message-rate.ts';
+import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
 import { joinedMemberProfiles, roomMembers, roomState, roomStateEvent } from '../../rooms/room-read.ts';
 import { parseRoomPosition } from '../../sync/stream-token.ts';
@@ -33,9 +35,10 @@ export function mountRoomState(router: Router, app: AppContext): void {
   );
 
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} — the state level for that type, per the auth rules. */
-  route(router, app, { method: 'PUT', path: STATE_PATHS, auth: 'user', params: StateParams, body: EventContent }, async ({ app, caller, params, body }) => {
-    await app.rateLimits.message.consume(caller.userId);
-    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body });
+  route(router, app, { method: 'PUT', path: STATE_PATHS, auth: 'user', params: StateParams, query: TimestampQuery, body: EventContent }, async ({ app, caller, params, query, body }) => {
+    await consumeMessageRate(app, caller);
+    const originServerTs = massagedTimestamp(caller, query);
+    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body, originServerTs });
     return { event_id: event.event_id };
   });
 

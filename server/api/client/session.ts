@@ -8,7 +8,8 @@ export function mountSession(router: Router, app: AppContext): void {
   /** GET /_matrix/client/v3/account/whoami — the token's user and device. */
   route(router, app, { method: 'GET', path: '/_matrix/client/v3/account/whoami', auth: 'user' }, ({ caller }) => ({
     user_id: caller.userId,
-    device_id: caller.deviceId,
+    // An appservice acting without a device (no MSC3202 device_id) has none to report.
+    ...(caller.deviceId ? { device_id: caller.deviceId } : {}),
     is_guest: false,
   }));
 

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
+import { wakeDeliveryForUsers } from '../../appservices/delivery-job.ts';
 import { MAX_TO_DEVICE_BODY_BYTES, sendToDevice } from '../../e2ee/to-device.ts';
 import { MAX_IDENTIFIER_LENGTH } from '../../e2ee/key-json.ts';
 import { announceToDeviceSent } from '../../e2ee/e2ee-streams.ts';
@@ -33,6 +34,8 @@ export function mountToDevice(router: Router, app: AppContext): void {
         app.config.to_device_message_lifetime,
       );
       announceToDeviceSent(app, sent);
+      // Committed: appservices receiving their users' to-device messages (MSC2409) are woken.
+      await wakeDeliveryForUsers(app, sent.recipients.map((recipient) => recipient.userId));
       return {};
     },
   );

@@ -1,0 +1,13 @@
+import type { AppContext } from '../app-context.ts';
+import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
+import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
+
+/**
+ * Defines every job (and schedules the periodic ones). Both API processes and
+ * workers call it: API processes so that what they enqueue carries the job's
+ * retry settings, workers so that they can run the handlers.
+ */
+export async function defineJobs(app: AppContext): Promise<void> {
+  await scheduleToDeviceExpiry(app.jobs, app.db, app.logger);
+  await defineDeliveryJobs(app);
+}

@@ -1,0 +1,129 @@
+import { sql } from 'kysely';
+import type { Queryable, Tx } from '../database.ts';
+import type { AppserviceStateRow, AppserviceTransactionRow } from '../tables/appservices.ts';
+import type { EventRow } from '../tables/rooms.ts';
+import type { ToDeviceMessageRow } from '../tables/e2ee.ts';
+
+/** A state row for each appservice not seen before, starting at `position` (no history is replayed to a new appservice). */
+export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], position: number, toDevicePosition: number): Promise<void> {
+  if (appserviceIds.length === 0) return;
+  await db
+    .insertInto('appservice_state')
+    .values(appserviceIds.map((appservice_id) => ({ appservice_id, stream_position: position, visible_position: position, to_device_position: toDevicePosition })))
+    .onConflict((conflict) => conflict.column('appservice_id').doNothing())
+    .execute();
+}
+
+/** The room-event stream is visible to readers up to `position`: every appservice may be delivered up to there. */
+export async function announceVisiblePosition(db: Queryable, position: number): Promise<void> {
+  await db
+    .updateTable('appservice_state')
+    .set({ visible_position: sql<number>`GREATEST(visible_position, ${position})` })
+    .where('visible_position', '<', position)
+    .execute();
+}
+
+export async function lockAppserviceState(tx: Tx, appserviceId: string): Promise<AppserviceStateRow | undefined> {
+  return tx.selectFrom('appservice_state').selectAll().where('appservice_id', '=', appserviceId).forUpdate().executeTakeFirst();
+}
+
+export async function findAppserviceState(db: Queryable, appserviceId: string): Promise<AppserviceStateRow | undefined> {
+  return db.selectFrom('appservice_state').selectAll().where('appservice_id', '=', appserviceId).executeTakeFirst();
+}
+
+export async function advanceAppserviceState(
+  tx: Tx,
+  appserviceId: string,
+  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number },
+): Promise<void> {
+  await tx.updateTable('appservice_state').set(update).where('appservice_id', '=', appserviceId).execute();
+}
+
+/** The oldest transaction not yet acknowledged (there is at most one: the next is built only once it is). */
+export async function pendingTransaction(db: Queryable, appserviceId: string): Promise<AppserviceTransactionRow | undefined> {
+  return db
+    .selectFrom('appservice_transactions')
+    .selectAll()
+    .where('appservice_id', '=', appserviceId)
+    .orderBy('txn_id')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function insertAppserviceTransaction(
+  tx: Tx,
+  row: { appservice_id: string; txn_id: number; events: unknown[]; ephemeral?: unknown[]; to_device?: unknown[]; last_position: number },
+): Promise<AppserviceTransactionRow> {
+  return tx
+    .insertInto('appservice_transactions')
+    .values({
+      appservice_id: row.appservice_id,
+      txn_id: row.txn_id,
+      // jsonb columns: arrays must be sent as JSON text, or pg would make them Postgres arrays.
+      events: sql`${JSON.stringify(row.events)}::jsonb`,
+      ephemeral: sql`${JSON.stringify(row.ephemeral ?? [])}::jsonb`,
+      to_device: sql`${JSON.stringify(row.to_device ?? [])}::jsonb`,
+      last_position: row.last_position,
+      created_ts: Date.now(),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function deleteAppserviceTransaction(db: Queryable, appserviceId: string, txnId: number): Promise<void> {
+  await db.deleteFrom('appservice_transactions').where('appservice_id', '=', appserviceId).where('txn_id', '=', txnId).execute();
+}
+
+/** Room events after `after` up to and including `upTo`, in stream order. */
+export async function eventsAfterPosition(db: Queryable, after: number, upTo: number, limit: number): Promise<EventRow[]> {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '<=', upTo)
+    .orderBy('stream_ordering')
+    .limit(limit)
+    .execute();
+}
+
+/** Joined members and local aliases of each room, for deciding which appservices an event concerns. */
+export async function roomInterestFacts(
+  db: Queryable,
+  roomIds: readonly string[],
+): Promise<{ members: Map<string, string[]>; aliases: Map<string, string[]> }> {
+  const members = new Map<string, string[]>();
+  const aliases = new Map<string, string[]>();
+  if (roomIds.length === 0) return { members, aliases };
+  const memberRows = await db
+    .selectFrom('room_memberships')
+    .select(['room_id', 'user_id'])
+    .where('room_id', 'in', roomIds)
+    .where('membership', '=', 'join')
+    .execute();
+  for (const row of memberRows) members.set(row.room_id, [...(members.get(row.room_id) ?? []), row.user_id]);
+  const aliasRows = await db.selectFrom('room_aliases').select(['room_id', 'room_alias']).where('room_id', 'in', roomIds).execute();
+  for (const row of aliasRows) aliases.set(row.room_id, [...(aliases.get(row.room_id) ?? []), row.room_alias]);
+  return { members, aliases };
+}
+
+/** The appservice's sender user exists from the start (it acts as that user without registering it). */
+export async function ensureAppserviceUser(db: Queryable, userId: string, appserviceId: string): Promise<void> {
+  await db
+    .insertInto('users')
+    .values({ user_id: userId, password_hash: null, appservice_id: appserviceId, displayname: userId.slice(1, userId.indexOf(':')), avatar_url: null, created_ts: Date.now() })
+    .onConflict((conflict) => conflict.column('user_id').doNothing())
+    .execute();
+}
+
+/** To-device messages after `after`, in stream order (callers bound them with the to-device stream's current position). */
+export async function toDeviceMessagesAfter(db: Queryable, after: number, upTo: number, limit: number, now: number): Promise<ToDeviceMessageRow[]> {
+  return db
+    .selectFrom('to_device_messages')
+    .selectAll()
+    .where('position', '>', after)
+    .where('position', '<=', upTo)
+    .where('expires_ts', '>', now)
+    .orderBy('position')
+    .limit(limit)
+    .execute();
+}

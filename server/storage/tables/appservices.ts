@@ -1,0 +1,27 @@
+import type { Generated, Selectable } from 'kysely';
+
+/** Delivery progress of one appservice over the room-event stream. */
+export interface AppserviceStateTable {
+  appservice_id: string;
+  /** Events up to here are in a transaction: delivered, or the pending one. */
+  stream_position: number;
+  /** Highest room-event position the writing processes announced visible; delivery never reads past it. */
+  visible_position: number;
+  next_txn_id: Generated<number>;
+  /** To-device messages (MSC2409) up to this to-device stream position are in a transaction. */
+  to_device_position: Generated<number>;
+}
+
+/** A transaction built but not yet acknowledged: a retry resends exactly this. */
+export interface AppserviceTransactionsTable {
+  appservice_id: string;
+  txn_id: number;
+  events: unknown[];
+  ephemeral: Generated<unknown[]>;
+  to_device: Generated<unknown[]>;
+  last_position: number;
+  created_ts: number;
+}
+
+export type AppserviceStateRow = Selectable<AppserviceStateTable>;
+export type AppserviceTransactionRow = Selectable<AppserviceTransactionsTable>;

@@ -62,12 +62,15 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
   // `animated=true` on a type that cannot animate behaves as false (the spec).
   const animated = request.animated && ANIMATABLE.has(type);
   const key = { sha256: media.sha256, width, height, method: request.method, animated };
-  const { storage, thumbnailSlots } = mediaServices(app);
+  const { storage, thumbnailSlots, metrics } = mediaServices(app);
 
   const cached = await findThumbnail(app.db, key);
   if (cached) {
     const stored = await storage.get(cached.storage_key);
-    if (stored) return { stream: stored.stream, size: stored.size, contentType: cached.content_type };
+    if (stored) {
+      metrics.thumbnails.inc({ result: 'cached' });
+      return { stream: stored.stream, size: stored.size, contentType: cached.content_type };
+    }
   }
 
   const { bytes, contentType, extension } = await thumbnailSlots.run(async () => {
@@ -77,6 +80,7 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
   });
   const storageKey = `thumbnails/${media.sha256.slice(0, 2)}/${media.sha256}/${width}x${height}-${request.method}${animated ? '-animated' : ''}.${extension}`;
   await storage.put(storageKey, Readable.from([bytes]));
+  metrics.thumbnails.inc({ result: 'generated' });
   await insertThumbnail(app.db, { ...key, content_type: contentType, size: bytes.length, storage_key: storageKey, created_ts: Date.now() });
   return { stream: Readable.from([bytes]), size: bytes.length, contentType };
 }

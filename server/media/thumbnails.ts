@@ -76,7 +76,10 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
   const { bytes, contentType, extension } = await thumbnailSlots.run(async () => {
     const source = await storage.get(contentKey(media.sha256));
     if (!source) throw cannotThumbnail();
-    return renderThumbnail(source.stream, type, width, height, request.method, animated);
+    // A local file is read by sharp itself; a stream (another store) is buffered by sharp, up to MAX_SOURCE_BYTES.
+    if (storage.localPath) source.stream.destroy();
+    const input = storage.localPath ? storage.localPath(contentKey(media.sha256)) : source.stream;
+    return renderThumbnail(input, type, width, height, request.method, animated);
   });
   const storageKey = `thumbnails/${media.sha256.slice(0, 2)}/${media.sha256}/${width}x${height}-${request.method}${animated ? '-animated' : ''}.${extension}`;
   await storage.put(storageKey, Readable.from([bytes]));
@@ -91,16 +94,19 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
  * spec's preference); otherwise JPEG stays JPEG and the rest become PNG.
  */
 async function renderThumbnail(
-  source: Readable,
+  source: Readable | string,
   type: string,
   width: number,
   height: number,
   method: ThumbnailMethod,
   animated: boolean,
 ): Promise<{ bytes: Buffer; contentType: string; extension: string }> {
-  const image = sharp({ animated, limitInputPixels: MAX_SOURCE_PIXELS, failOn: 'error' });
-  source.pipe(image);
-  source.once('error', (error) => image.destroy(error));
+  const options = { animated, limitInputPixels: MAX_SOURCE_PIXELS, failOn: 'error' } as const;
+  const image = typeof source === 'string' ? sharp(source, options) : sharp(options);
+  if (typeof source !== 'string') {
+    source.pipe(image);
+    source.once('error', (error) => image.destroy(error));
+  }
   image.rotate().resize(width, height, { fit: method === 'crop' ? 'cover' : 'inside', withoutEnlargement: true });
   try {
     if (animated) return { bytes: await image.webp().toBuffer(), contentType: 'image/webp', extension: 'webp' };
@@ -110,6 +116,6 @@ async function renderThumbnail(
     // Not decodable as the type it claims (or too many pixels): the spec's "cannot thumbnail".
     throw cannotThumbnail();
   } finally {
-    source.destroy();
+    if (typeof source !== 'string') source.destroy();
   }
 }

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.ts';
 import { createRateLimiter, type RateLimiter } from '../http/rate-limit.ts';
+import { createMediaMetrics, type MediaMetrics } from './media-metrics.ts';
 import { createAddressPolicy, type AddressPolicy } from './previews/ip-ranges.ts';
 import { createSemaphore, type Semaphore } from './semaphore.ts';
 import { createLocalMediaStorage, type MediaStorage } from './storage.ts';
@@ -13,6 +14,7 @@ export interface MediaServices {
   uploadLimiter: RateLimiter;
   previewAddresses: AddressPolicy;
   thumbnailSlots: Semaphore;
+  metrics: MediaMetrics;
 }
 
 /**
@@ -33,6 +35,7 @@ export function mediaServices(app: AppContext): MediaServices {
         whitelist: app.config.url_preview_ip_range_whitelist,
       }),
       thumbnailSlots: createSemaphore(THUMBNAIL_CONCURRENCY),
+      metrics: createMediaMetrics(app.metrics.registry),
     };
     servicesByApp.set(app, services);
   }

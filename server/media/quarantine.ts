@@ -7,9 +7,12 @@ import { mediaServices } from './media-services.ts';
 import { contentKey } from './storage.ts';
 
 /**
- * Admin actions on local media (the admin HTTP API will call these).
- * Quarantined media keeps its bytes for review but is never served again;
- * deleted media loses its ID, and its bytes once no other upload shares them.
+ * Admin actions on local media (called by the admin API, retention and
+ * clean-ups). Quarantined media keeps its bytes for review but is never
+ * served again (nor are other IDs holding the same bytes); deleted media
+ * loses its ID, and its bytes once no other upload shares them. If the
+ * commit of a delete fails after the files went, the rows stay without bytes
+ * and are served as 404 (logged), never as someone else's content.
  */
 
 /** Marks a media ID quarantined by `byUserId`; every download and thumbnail of it is 404 from now on. */

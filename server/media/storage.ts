@@ -19,6 +19,8 @@ export interface MediaStorage {
   delete(key: string): Promise<void>;
   /** Optional fast path: move a finished local file (from `spoolDir`) into the store. */
   putFile?(key: string, path: string): Promise<void>;
+  /** Optional: the local file holding `key`, so an image library can read it without buffering it. */
+  localPath?(key: string): string;
 }
 
 /** Bytes of a request or fetch land here first, so they can be hashed before they get a key. */
@@ -69,5 +71,6 @@ export function createLocalMediaStorage(root: string): MediaStorage {
       await rm(pathOf(key), { force: true });
     },
     putFile: placeFile,
+    localPath: pathOf,
   };
 }

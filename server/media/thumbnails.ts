@@ -62,21 +62,28 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
   // `animated=true` on a type that cannot animate behaves as false (the spec).
   const animated = request.animated && ANIMATABLE.has(type);
   const key = { sha256: media.sha256, width, height, method: request.method, animated };
-  const { storage, thumbnailSlots } = mediaServices(app);
+  const { storage, thumbnailSlots, metrics } = mediaServices(app);
 
   const cached = await findThumbnail(app.db, key);
   if (cached) {
     const stored = await storage.get(cached.storage_key);
-    if (stored) return { stream: stored.stream, size: stored.size, contentType: cached.content_type };
+    if (stored) {
+      metrics.thumbnails.inc({ result: 'cached' });
+      return { stream: stored.stream, size: stored.size, contentType: cached.content_type };
+    }
   }
 
   const { bytes, contentType, extension } = await thumbnailSlots.run(async () => {
     const source = await storage.get(contentKey(media.sha256));
     if (!source) throw cannotThumbnail();
-    return renderThumbnail(source.stream, type, width, height, request.method, animated);
+    // A local file is read by sharp itself; a stream (another store) is buffered by sharp, up to MAX_SOURCE_BYTES.
+    if (storage.localPath) source.stream.destroy();
+    const input = storage.localPath ? storage.localPath(contentKey(media.sha256)) : source.stream;
+    return renderThumbnail(input, type, width, height, request.method, animated);
   });
   const storageKey = `thumbnails/${media.sha256.slice(0, 2)}/${media.sha256}/${width}x${height}-${request.method}${animated ? '-animated' : ''}.${extension}`;
   await storage.put(storageKey, Readable.from([bytes]));
+  metrics.thumbnails.inc({ result: 'generated' });
   await insertThumbnail(app.db, { ...key, content_type: contentType, size: bytes.length, storage_key: storageKey, created_ts: Date.now() });
   return { stream: Readable.from([bytes]), size: bytes.length, contentType };
 }
@@ -87,16 +94,19 @@ export async function getThumbnail(app: AppContext, mediaId: string, request: Th
  * spec's preference); otherwise JPEG stays JPEG and the rest become PNG.
  */
 async function renderThumbnail(
-  source: Readable,
+  source: Readable | string,
   type: string,
   width: number,
   height: number,
   method: ThumbnailMethod,
   animated: boolean,
 ): Promise<{ bytes: Buffer; contentType: string; extension: string }> {
-  const image = sharp({ animated, limitInputPixels: MAX_SOURCE_PIXELS, failOn: 'error' });
-  source.pipe(image);
-  source.once('error', (error) => image.destroy(error));
+  const options = { animated, limitInputPixels: MAX_SOURCE_PIXELS, failOn: 'error' } as const;
+  const image = typeof source === 'string' ? sharp(source, options) : sharp(options);
+  if (typeof source !== 'string') {
+    source.pipe(image);
+    source.once('error', (error) => image.destroy(error));
+  }
   image.rotate().resize(width, height, { fit: method === 'crop' ? 'cover' : 'inside', withoutEnlargement: true });
   try {
     if (animated) return { bytes: await image.webp().toBuffer(), contentType: 'image/webp', extension: 'webp' };
@@ -106,6 +116,6 @@ async function renderThumbnail(
     // Not decodable as the type it claims (or too many pixels): the spec's "cannot thumbnail".
     throw cannotThumbnail();
   } finally {
-    source.destroy();
+    if (typeof source !== 'string') source.destroy();
   }
 }

@@ -149,6 +149,7 @@ async function storeUpload(
       }
       await record(tx, spooled, now);
     });
+    mediaServices(app).metrics.uploadedBytes.inc(spooled.size);
   } catch (error) {
     // Rolled back: a file we placed for content nobody else references must not stay behind.
     if (placedKey) await storage.delete(placedKey).catch(() => undefined);

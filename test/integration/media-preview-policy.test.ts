@@ -94,6 +94,9 @@ describe('URL previews: room policy, cache, and names that resolve to private ad
     await server.app.db.updateTable('url_previews').set({ expires_ts: Date.now() - 1 }).where('url', '=', url).execute();
     assert.equal((await preview(alice, url)).status, 200);
     assert.equal(site.hits.filter((hit) => hit === '/page-cache').length, 2);
+    const metrics = await server.app.metrics.registry.metrics();
+    assert.match(metrics, /^palisade_url_previews_total\{result="cached"\} [1-9]/m);
+    assert.match(metrics, /^palisade_url_previews_total\{result="fetched"\} [1-9]/m);
   });
 
   test("a page's og:image on a private address is not fetched; the text preview stays", async () => {

@@ -102,6 +102,26 @@ describe('media thumbnails', () => {
     assert.equal((await thumbnail(mediaIdOf(upload.body.content_uri), 'width=32&height=32&method=crop')).status, 200);
   });
 
+  test('metrics count uploaded bytes and thumbnails generated and served from the cache', async () => {
+    const metric = async (name: string, labels = '') => {
+      const text = await server.app.metrics.registry.metrics();
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
+    const [bytesBefore, generatedBefore, cachedBefore] = [
+      await metric('palisade_media_uploaded_bytes_total'),
+      await metric('palisade_media_thumbnails_total', '{result="generated"}'),
+      await metric('palisade_media_thumbnails_total', '{result="cached"}'),
+    ];
+    const image = await sourceImage('png');
+    const mediaId = mediaIdOf((await uploadBytes(server, alice, image, { contentType: 'image/png' })).body.content_uri);
+    assert.equal(await metric('palisade_media_uploaded_bytes_total'), bytesBefore + image.length);
+    await thumbnail(mediaId, 'width=640&height=480&method=scale');
+    await thumbnail(mediaId, 'width=640&height=480&method=scale');
+    assert.equal(await metric('palisade_media_thumbnails_total', '{result="generated"}'), generatedBefore + 1);
+    assert.equal(await metric('palisade_media_thumbnails_total', '{result="cached"}'), cachedBefore + 1);
+  });
+
   test('a quarantined image has no thumbnail either', async () => {
     const upload = await uploadBytes(server, alice, await sourceImage('png'), { contentType: 'image/png' });
     const mediaId = mediaIdOf(upload.body.content_uri);

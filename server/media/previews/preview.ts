@@ -28,11 +28,16 @@ export async function previewUrl(app: AppContext, userId: string, url: string, r
   const guards = previewGuards(app);
   const cacheKey = checkUrl(url, guards.urls).toString();
   const cached = await findCachedPreview(app.db, cacheKey, Date.now());
-  if (cached) return cached as OpenGraph;
+  const { uploadLimiter, metrics } = mediaServices(app);
+  if (cached) {
+    metrics.previews.inc({ result: 'cached' });
+    return cached as OpenGraph;
+  }
 
   // A fetch (and the image it may store) counts against the user's media budget; cached answers do not.
-  await mediaServices(app).uploadLimiter.consume(userId);
+  await uploadLimiter.consume(userId);
   const og = await fetchPreview(app, userId, cacheKey, guards);
+  metrics.previews.inc({ result: 'fetched' });
   await storePreview(app.db, cacheKey, og, Date.now(), PREVIEW_CACHE_TTL_MS);
   return og;
 }

@@ -65,6 +65,8 @@ export function checkUrl(text: string | URL, urls: UrlBlacklist): URL {
     throw new MatrixError(ErrCode.INVALID_PARAM, 'Not a valid URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MatrixError(ErrCode.INVALID_PARAM, 'Only http and https URLs can be previewed');
+  // Credentials would be sent to the site, kept in the preview cache and could reach the logs.
+  if (url.username !== '' || url.password !== '') throw new MatrixError(ErrCode.INVALID_PARAM, 'URLs with credentials cannot be previewed');
   const entry = urls.match(url);
   if (entry) throw forbidden(`URL refused by url_preview_url_blacklist entry ${entry}`);
   return url;

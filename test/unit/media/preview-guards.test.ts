@@ -81,4 +81,8 @@ test('url_preview_url_blacklist: globs and ^regexes per URL part, every part of 
   assert.deepEqual(urlBlacklistProblems([{ host: 'x' }, { path: '^(' }]).length, 2);
   assert.throws(() => checkUrl('ftp://example.org/', blacklist), /http and https/);
   assert.throws(() => checkUrl('https://mail.google.com/', blacklist), /url_preview_url_blacklist/);
+  for (const url of ['https://user:secret@example.org/', 'https://user@example.org/', 'https://:secret@example.org/']) {
+    assert.throws(() => checkUrl(url, blacklist), (error: MatrixError) => error.errcode === 'M_INVALID_PARAM' && /credentials/.test(error.message), url);
+  }
+  assert.equal(checkUrl('https://example.org/a?b#c', blacklist).toString(), 'https://example.org/a?b#c');
 });

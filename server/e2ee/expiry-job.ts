@@ -9,8 +9,7 @@ export const TO_DEVICE_EXPIRY_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
  * Drops undelivered to-device messages past `to_device_message_lifetime`, once
- * an hour. Call where the job queue is built (not wired yet: the queue is not
- * part of AppContext at the time of writing). Logs counts only, never content.
+ * an hour (scheduled by `defineJobs`). Logs counts only, never content.
  */
 export async function scheduleToDeviceExpiry(queue: JobQueue, db: Queryable, logger: Logger): Promise<void> {
   queue.define<Record<string, never>>({

@@ -1,6 +1,7 @@
 import type { AppContext } from '../app-context.ts';
 import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
 import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
+import { scheduleMediaCleanup } from '../media/cleanup.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -10,4 +11,5 @@ import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
 export async function defineJobs(app: AppContext): Promise<void> {
   await scheduleToDeviceExpiry(app.jobs, app.db, app.logger);
   await defineDeliveryJobs(app);
+  await scheduleMediaCleanup(app.jobs, app);
 }

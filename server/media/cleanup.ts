@@ -38,9 +38,7 @@ export async function cleanUpMedia(app: AppContext, now = Date.now()): Promise<M
 }
 
 /**
- * Runs `cleanUpMedia` hourly. Call where the job queue is built (not wired
- * yet: the queue is not part of AppContext at the time of writing, as for
- * the to-device expiry job). Logs counts only.
+ * Runs `cleanUpMedia` hourly (scheduled by `defineJobs`). Logs counts only.
  */
 export async function scheduleMediaCleanup(queue: JobQueue, app: AppContext): Promise<void> {
   queue.define<Record<string, never>>({

@@ -15,6 +15,9 @@ export const ENCRYPTION_STATE = { type: 'm.room.encryption', state_key: '' } as 
 
 const CLEAR_MESSAGE_TYPES = new Set(['m.room.encrypted', 'm.room.redaction']);
 
+/** Message event types: sent with a state key they would be plaintext messages in state. */
+const MESSAGE_TYPES = new Set(['m.room.message', 'm.sticker', 'm.reaction', 'm.room.encrypted', 'm.poll.start', 'm.poll.response', 'm.poll.end', 'm.location', 'm.beacon']);
+
 export interface EncryptionPolicyInput {
   type: string;
   stateKey?: string;
@@ -31,6 +34,12 @@ export function encryptionPolicyRefusal(draft: EncryptionPolicyInput, current: P
     return forbidden(
       `This channel requires end-to-end encryption: ${draft.type} events must be sent encrypted (as m.room.encrypted), ` +
         'and the server refuses them in the clear',
+    );
+  }
+  if (MESSAGE_TYPES.has(draft.type) || carriesMessageText(draft.content)) {
+    return forbidden(
+      `This channel requires end-to-end encryption: a ${draft.type} state event carrying message text would be stored in the clear; ` +
+        'send messages as m.room.encrypted events',
     );
   }
   if (draft.type === ENCRYPTION_STATE.type && draft.stateKey === ENCRYPTION_STATE.state_key && draft.content.algorithm !== algorithm) {
@@ -56,4 +65,9 @@ function isAnnotationOnly(content: Record<string, unknown>): boolean {
   if ((relation as Record<string, unknown>).rel_type !== 'm.annotation') return false;
   // Clients add `shortcode` for custom emoji; anything else would be plaintext riding on a reaction.
   return Object.keys(content).every((key) => key === 'm.relates_to' || key === 'shortcode');
+}
+
+/** State carrying a message body (`body`, `formatted_body`) is a message in disguise; names and topics have their own keys. */
+function carriesMessageText(content: Record<string, unknown>): boolean {
+  return 'body' in content || 'formatted_body' in content;
 }

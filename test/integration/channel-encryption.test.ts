@@ -97,3 +97,13 @@ test('rooms without encryption are not affected', async () => {
   await say(server, alice, roomId, 'plain room, plain text');
   assert.equal((await sendMessage(server, alice, roomId, { anything: 1 }, 'c1', 'com.example.custom')).status, 200);
 });
+
+test('plaintext cannot ride in state: a message type with a state key, or custom state with a body, is refused', async () => {
+  const roomId = await encryptedRoom();
+  const before = await roomSnapshot(server, roomId);
+  await expectPolicyRefusal(putState(server, alice, roomId, 'm.room.message', '', { msgtype: 'm.text', body: 'in state' }), roomId, before, /m\.room\.message state event/);
+  await expectPolicyRefusal(putState(server, alice, roomId, 'com.example.note', 'n1', { body: 'a note in the clear' }), roomId, before, /com\.example\.note state event/);
+  await expectPolicyRefusal(putState(server, alice, roomId, 'm.room.name', '', { name: 'ok', formatted_body: '<b>hidden</b>' }), roomId, before, /m\.room\.name state event/);
+  // Ordinary state with its own keys is still fine.
+  assert.equal((await putState(server, alice, roomId, 'com.example.settings', '', { colour: 'blue' })).status, 200);
+});

@@ -114,5 +114,5 @@ test('one claim naming several devices: a one-time key where there is one, else 
   assert.deepEqual(Object.keys(result.body.one_time_keys[hugo.userId][hugo.deviceId]), ['signed_curve25519:FB']);
   assert.equal(result.body.one_time_keys[ivan.userId], undefined, 'ivan has no keys at all');
   const left = await server.app.db.selectFrom('one_time_keys').select('key_id').where('user_id', '=', gwen.userId).execute();
-  assert.equal(left.length, 1, 'exactly one of gwen's two keys was taken');
+  assert.equal(left.length, 1, 'exactly one of the two keys of gwen was taken');
 });

@@ -146,7 +146,8 @@ test('the Rust crypto dehydrates a device, receives a room key on it while offli
   let roomKeys = 0;
   let nextBatch: string | undefined;
   for (;;) {
-    const page = await call(dave, 'POST', `/dehydrated_device/${stored.device_id}/events`, nextBatch ? { next_batch: nextBatch } : {});
+    const page = await call(dave, 'POST', `/dehydrated_device/${encodeURIComponent(stored.device_id)}/events`, nextBatch ? { next_batch: nextBatch } : {});
+    assert.equal(page.status, 200, JSON.stringify(page.body));
     if (page.body.events.length === 0) break;
     roomKeys += (await rehydrated.receiveEvents(JSON.stringify(page.body.events))).length;
     nextBatch = page.body.next_batch;

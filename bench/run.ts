@@ -15,7 +15,7 @@ import { insertBaseline } from './scenarios/insert-baseline.ts';
 import { sendThroughput } from './scenarios/send.ts';
 import { deliveryLatency } from './scenarios/delivery.ts';
 import { initialSync, messagesLatency } from './scenarios/history.ts';
-import { keysClaimLatency, toDeviceFanOut } from './scenarios/e2ee.ts';
+import { keysClaimLatency, toDeviceThroughput } from './scenarios/e2ee.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -62,12 +62,8 @@ async function main(): Promise<void> {
     if (want('delivery')) results.delivery = await deliveryLatency(server, { listeners: n(100, 10), messages: n(50, 5) });
     if (want('initial-sync')) results.initial_sync = await initialSync(server, { rooms: n(500, 20), eventsPerRoom: n(100, 10), samples: 3 });
     if (want('messages')) results.messages = await messagesLatency(server, { events: n(100_000, 2000), samples: 20 });
-    if (want('e2ee')) {
-      results.e2ee = {
-        to_device: await toDeviceFanOut(server, url, { devices: n(1000, 100), sends: n(50, 10) }),
-        keys_claim: await keysClaimLatency(server, url, { devices: n(1000, 100), claims: n(500, 50) }),
-      };
-    }
+    if (want('to-device')) results.to_device = { send_to_1000_devices: await toDeviceThroughput(server, url, { devices: n(1000, 20), requests: n(20, 3) }) };
+    if (want('keys-claim')) results.keys_claim = { claim_1000_devices: await keysClaimLatency(server, url, { devices: n(1000, 20), samples: n(20, 3) }) };
   } finally {
     await server.stop();
   }

@@ -12,6 +12,7 @@ import { mountKeys } from './client/keys.ts';
 import { mountCrossSigning } from './client/cross-signing.ts';
 import { mountKeyBackup } from './client/key-backup.ts';
 import { mountToDevice } from './client/to-device.ts';
+import { mountDehydratedDevice } from './client/dehydrated-device.ts';
 import { mountCreateRoom } from './client/create-room.ts';
 import { mountMembership } from './client/membership.ts';
 import { mountRoomState } from './client/room-state.ts';
@@ -49,6 +50,7 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountCrossSigning(router, app);
   mountKeyBackup(router, app);
   mountToDevice(router, app);
+  mountDehydratedDevice(router, app);
   mountCreateRoom(router, app);
   mountMembership(router, app);
   mountRoomState(router, app);

@@ -1,6 +1,6 @@
 import { tooLarge } from '../errors.ts';
 import type { Queryable } from '../storage/database.ts';
-import { takeOneTimeKey, useFallbackKey } from '../storage/queries/device-keys.ts';
+import { takeOneTimeKeys, useFallbackKeys, type KeyWanted } from '../storage/queries/device-keys.ts';
 import { splitLocalAndRemote } from './federation-failures.ts';
 
 /** Bound on the (user, device) pairs one /keys/claim may name. */
@@ -22,12 +22,14 @@ export async function claimKeys(db: Queryable, serverName: string, query: Record
   if (total > MAX_CLAIMS_PER_REQUEST) throw tooLarge(`one_time_keys may name at most ${MAX_CLAIMS_PER_REQUEST} devices`);
   const { local, failures } = splitLocalAndRemote(query, serverName);
   const result: KeyClaimResult = { one_time_keys: {}, failures };
-  for (const [userId, devices] of local) {
-    for (const [deviceId, algorithm] of Object.entries(devices)) {
-      const key = (await takeOneTimeKey(db, userId, deviceId, algorithm)) ?? (await useFallbackKey(db, userId, deviceId, algorithm));
-      if (!key) continue;
-      ((result.one_time_keys[userId] ??= {})[deviceId] ??= {})[`${algorithm}:${key.key_id}`] = key.key_json;
-    }
+  const wanted: KeyWanted[] = [];
+  for (const [userId, devices] of local) for (const [deviceId, algorithm] of Object.entries(devices)) wanted.push({ user_id: userId, device_id: deviceId, algorithm });
+  // Two statements for the whole request (a key share to a large room names hundreds of devices).
+  const taken = await takeOneTimeKeys(db, wanted);
+  const served = new Set(taken.map((key) => `${key.user_id}\0${key.device_id}`));
+  const fallbacks = await useFallbackKeys(db, wanted.filter((w) => !served.has(`${w.user_id}\0${w.device_id}`)));
+  for (const key of [...taken, ...fallbacks]) {
+    ((result.one_time_keys[key.user_id] ??= {})[key.device_id] ??= {})[`${key.algorithm}:${key.key_id}`] = key.key_json;
   }
   return result;
 }

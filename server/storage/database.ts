@@ -13,6 +13,7 @@ import type {
   RoomKeyBackupVersionsTable,
   ToDeviceMessagesTable,
   ToDeviceTransactionsTable,
+  DehydratedDevicesTable,
 } from './tables/e2ee.ts';
 import type {
   CurrentStateTable,
@@ -54,6 +55,7 @@ export interface Database {
   device_list_changes: DeviceListChangesTable;
   to_device_messages: ToDeviceMessagesTable;
   to_device_transactions: ToDeviceTransactionsTable;
+  dehydrated_devices: DehydratedDevicesTable;
   media_content: MediaContentTable;
   media: MediaTable;
   media_thumbnails: MediaThumbnailsTable;

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type {
   CrossSigningKeysTable,
+  DehydratedDevicesTable,
   DeviceKeysTable,
   DeviceListChangesTable,
   FallbackKeysTable,
@@ -46,10 +47,11 @@ const COLUMNS = {
     expires_ts: 1,
   } satisfies Record<keyof ToDeviceMessagesTable, 1>,
   to_device_transactions: { sender_user_id: 1, sender_device_id: 1, event_type: 1, txn_id: 1, expires_ts: 1 } satisfies Record<keyof ToDeviceTransactionsTable, 1>,
+  dehydrated_devices: { user_id: 1, device_id: 1, device_data: 1, created_ts: 1 } satisfies Record<keyof DehydratedDevicesTable, 1>,
 };
 
 /** Tables whose rows belong to one device and must go with it. */
-const DEVICE_OWNED = ['device_keys', 'one_time_keys', 'fallback_keys', 'to_device_messages', 'to_device_transactions'];
+const DEVICE_OWNED = ['device_keys', 'one_time_keys', 'fallback_keys', 'to_device_messages', 'to_device_transactions', 'dehydrated_devices'];
 
 let server: TestServer;
 before(async () => {

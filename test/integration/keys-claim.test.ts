@@ -95,3 +95,24 @@ test('bad claims are refused', async () => {
     await assertRefusal(await claim(alice, body), { status, errcode, method: 'POST', path: CLAIM, checkSpec: false });
   }
 });
+
+test('one claim naming several devices: a one-time key where there is one, else the fallback key, else nothing', async () => {
+  const [gwen, hugo, ivan] = await Promise.all(['gwen', 'hugo', 'ivan'].map((name) => registerUser(server.url, name)));
+  const withKeys = testDevice(gwen.userId, gwen.deviceId);
+  await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: gwen.accessToken, body: { device_keys: withKeys.deviceKeys, one_time_keys: withKeys.oneTimeKeys(2) } });
+  const fallbackOnly = testDevice(hugo.userId, hugo.deviceId);
+  await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: hugo.accessToken, body: { device_keys: fallbackOnly.deviceKeys, fallback_keys: fallbackOnly.fallbackKey('FB') } });
+  const result = await claim(alice, {
+    one_time_keys: {
+      [gwen.userId]: { [gwen.deviceId]: 'signed_curve25519' },
+      [hugo.userId]: { [hugo.deviceId]: 'signed_curve25519' },
+      [ivan.userId]: { [ivan.deviceId]: 'signed_curve25519' },
+    },
+  });
+  assert.equal(result.status, 200);
+  assert.equal(Object.keys(result.body.one_time_keys[gwen.userId][gwen.deviceId]).length, 1);
+  assert.deepEqual(Object.keys(result.body.one_time_keys[hugo.userId][hugo.deviceId]), ['signed_curve25519:FB']);
+  assert.equal(result.body.one_time_keys[ivan.userId], undefined, 'ivan has no keys at all');
+  const left = await server.app.db.selectFrom('one_time_keys').select('key_id').where('user_id', '=', gwen.userId).execute();
+  assert.equal(left.length, 1, 'exactly one of the two keys of gwen was taken');
+});

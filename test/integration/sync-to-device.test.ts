@@ -110,16 +110,21 @@ test('a long-poll parks despite key counts being present, and sendToDevice wakes
   assert.equal(empty.to_device, undefined);
 });
 
-test('a message for another device of the same user does not reach this device', async () => {
+test('a message for another device of the same user neither wakes nor reaches this device', async () => {
   const login = await request(server.url, 'POST', '/_matrix/client/v3/login', {
     body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: bob.password, device_id: 'TABLET' },
   });
   const tablet: TestUser = { ...bob, accessToken: login.body.access_token, deviceId: 'TABLET' };
   const start = await syncOnce(server, bob, { timeout: '0' });
   const tabletStart = await syncOnce(server, tablet, { timeout: '0' });
+  const polling = request(server.url, 'GET', `/_matrix/client/v3/sync?since=${start.next_batch}&timeout=60000`, { token: bob.accessToken });
+  await waitFor('the phone long-poll to park', async () => (server.app.notifier.waitingFor(bob.userId) === 1 ? true : undefined));
   await sendTo(tablet, [{ n: 'for the tablet' }]);
-  const phone = await syncOnce(server, bob, { since: start.next_batch, timeout: '0' });
-  assert.deepEqual(received(phone), []);
+  // The wake-up happens before sendToDevice answers, so a woken poll would no longer be waiting here.
+  assert.equal(server.app.notifier.waitingFor(bob.userId), 1, 'the phone keeps waiting');
+  await sendTo(bob, [{ n: 'for the phone' }]);
+  const phone = await polling;
+  assert.deepEqual(received(phone.body), ['for the phone']);
   const tabletSync = await syncOnce(server, tablet, { since: tabletStart.next_batch, timeout: '0' });
   assert.deepEqual(received(tabletSync), ['for the tablet']);
 });

@@ -132,33 +132,58 @@ export async function listUnusedFallbackKeyAlgorithms(db: Queryable, userId: str
   return rows.map((row) => row.algorithm);
 }
 
-/**
- * Takes the oldest one-time key of an algorithm for a device, deleting it in
- * the same statement. `SKIP LOCKED` lets concurrent claims take different
- * keys instead of queueing on the same row; each key is returned at most once.
- */
-export async function takeOneTimeKey(db: Queryable, userId: string, deviceId: string, algorithm: string): Promise<{ key_id: string; key_json: unknown } | undefined> {
-  const result = await sql<{ key_id: string; key_json: unknown }>`
-    DELETE FROM one_time_keys
-    WHERE (user_id, device_id, algorithm, key_id) = (
-      SELECT user_id, device_id, algorithm, key_id FROM one_time_keys
-      WHERE user_id = ${userId} AND device_id = ${deviceId} AND algorithm = ${algorithm}
-      ORDER BY upload_seq
-      LIMIT 1
-      FOR UPDATE SKIP LOCKED
-    )
-    RETURNING key_id, key_json`.execute(db);
-  return result.rows[0];
+export interface KeyWanted {
+  user_id: string;
+  device_id: string;
+  algorithm: string;
 }
 
-/** Hands out the fallback key (not deleted; marked used). */
-export async function useFallbackKey(db: Queryable, userId: string, deviceId: string, algorithm: string): Promise<{ key_id: string; key_json: unknown } | undefined> {
-  return db
-    .updateTable('fallback_keys')
-    .set({ used: true })
-    .where('user_id', '=', userId)
-    .where('device_id', '=', deviceId)
-    .where('algorithm', '=', algorithm)
-    .returning(['key_id', 'key_json'])
-    .executeTakeFirst();
+export interface KeyTaken extends KeyWanted {
+  key_id: string;
+  key_json: unknown;
+}
+
+const columns = (wanted: readonly KeyWanted[]) => ({
+  users: wanted.map((w) => w.user_id),
+  devices: wanted.map((w) => w.device_id),
+  algorithms: wanted.map((w) => w.algorithm),
+});
+
+/**
+ * Takes the oldest one-time key of the wanted algorithm for each wanted
+ * device, deleting them in one statement. `SKIP LOCKED` lets concurrent
+ * claims take different keys instead of queueing on the same row; each key
+ * is returned at most once. Devices without a free key are left out.
+ */
+export async function takeOneTimeKeys(db: Queryable, wanted: readonly KeyWanted[]): Promise<KeyTaken[]> {
+  if (wanted.length === 0) return [];
+  const { users, devices, algorithms } = columns(wanted);
+  const result = await sql<KeyTaken>`
+    DELETE FROM one_time_keys o
+    USING (
+      SELECT picked.user_id, picked.device_id, picked.algorithm, picked.key_id
+      FROM unnest(${users}::text[], ${devices}::text[], ${algorithms}::text[]) AS q(user_id, device_id, algorithm)
+      CROSS JOIN LATERAL (
+        SELECT k.user_id, k.device_id, k.algorithm, k.key_id FROM one_time_keys k
+        WHERE k.user_id = q.user_id AND k.device_id = q.device_id AND k.algorithm = q.algorithm
+        ORDER BY k.upload_seq
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+      ) picked
+    ) pick
+    WHERE o.user_id = pick.user_id AND o.device_id = pick.device_id AND o.algorithm = pick.algorithm AND o.key_id = pick.key_id
+    RETURNING o.user_id, o.device_id, o.algorithm, o.key_id, o.key_json`.execute(db);
+  return result.rows;
+}
+
+/** Hands out the fallback key of each wanted device (not deleted; marked used). */
+export async function useFallbackKeys(db: Queryable, wanted: readonly KeyWanted[]): Promise<KeyTaken[]> {
+  if (wanted.length === 0) return [];
+  const { users, devices, algorithms } = columns(wanted);
+  const result = await sql<KeyTaken>`
+    UPDATE fallback_keys f SET used = true
+    FROM unnest(${users}::text[], ${devices}::text[], ${algorithms}::text[]) AS q(user_id, device_id, algorithm)
+    WHERE f.user_id = q.user_id AND f.device_id = q.device_id AND f.algorithm = q.algorithm
+    RETURNING f.user_id, f.device_id, f.algorithm, f.key_id, f.key_json`.execute(db);
+  return result.rows;
 }

@@ -108,3 +108,11 @@ export type RoomKeyBackupVersionRow = Selectable<RoomKeyBackupVersionsTable>;
 export type RoomKeyBackupKeyRow = Selectable<RoomKeyBackupKeysTable>;
 export type ToDeviceMessageRow = Selectable<ToDeviceMessagesTable>;
 export type NewToDeviceMessageRow = Insertable<ToDeviceMessagesTable>;
+
+/** A user's dehydrated device (MSC3814): its `devices` row plus the client's encrypted pickle. */
+export interface DehydratedDevicesTable {
+  user_id: string;
+  device_id: string;
+  device_data: Jsonb;
+  created_ts: number;
+}

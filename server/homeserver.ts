@@ -18,6 +18,9 @@ import { startPresenceSweep } from './accounts/presence.ts';
 /** Typing and receipts per user: far above what a person typing and reading sends, low enough to stop a wake-up storm. */
 const EPHEMERAL_RATE_LIMIT = { per_second: 10, burst_count: 50 };
 
+/** How long an idle keep-alive connection is kept open. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -87,6 +90,10 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
         : createApp(app, { trustProxy: listener.x_forwarded }).callback();
     for (const address of listener.bind_addresses) {
       const server = createServer(handler);
+      // Idle keep-alive sockets outlive the client's own idle timeout (undici: 4 s; load balancers: 60 s), so the
+      // server never closes a socket a client is just reusing (which the client sees as ECONNRESET).
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(listener.port, address, () => resolveListen());

@@ -31,6 +31,7 @@ import { mountReceipts } from './client/receipts.ts';
 import { mountProfile } from './client/profile.ts';
 import { mountPresence } from './client/presence.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
+import { mountTags } from './client/tags.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -65,4 +66,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountProfile(router, app);
   mountPresence(router, app);
   mountUserDirectory(router, app);
+  mountTags(router, app);
 }

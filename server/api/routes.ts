@@ -35,6 +35,7 @@ import { mountPresence } from './client/presence.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
 import { mountAppservicePing } from './appservice/ping.ts';
 import { mountThirdParty } from './client/third-party.ts';
+import { mountTags } from './client/tags.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -73,4 +74,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountUserDirectory(router, app);
   mountAppservicePing(router, app);
   mountThirdParty(router, app);
+  mountTags(router, app);
 }

@@ -1,60 +1,57 @@
 import type { Queryable } from '../storage/database.ts';
-import { readReceiptPosition, unreadCandidates, type UnreadCandidate } from '../storage/queries/unread.ts';
-import { findUser } from '../storage/queries/users.ts';
+import { currentStateEvents, joinedMembers } from '../storage/queries/room-state.ts';
+import { readReceiptPosition, unreadCandidates } from '../storage/queries/unread.ts';
+import type { Ruleset } from '../push/default-rules.ts';
+import { evaluatePushRules, highlights, notifies } from '../push/evaluate.ts';
 
 /** Counting stops here: a room unread for longer shows this many (clients show "99+" long before). */
 export const MAX_COUNTED_UNREAD = 1000;
-
-/** Event types the spec's default push rules notify for (.m.rule.message, .m.rule.encrypted, .m.rule.call). */
-const NOTIFYING_TYPES = new Set(['m.room.message', 'm.room.encrypted', 'm.call.invite', 'm.sticker', 'm.poll.start']);
 
 export type UnreadCounts = {
   notification_count: number;
   highlight_count: number;
 };
 
+/** What counting needs of the user, loaded once per sync. */
+export interface UnreadSetup {
+  userId: string;
+  ruleset: Ruleset;
+  displayName: string | undefined;
+  ignored: ReadonlySet<string>;
+}
+
 /**
  * A room's `unread_notifications` for a user as of `upTo`: events since their
- * read receipt (or their own latest event, which counts as read) that the
- * spec's default push rules would notify for, and those that mention the
- * user. Push rules are not stored per user yet, so these are the defaults:
- * notices and edits do not notify, ignored users never do, encrypted events
- * notify but cannot highlight (the server cannot read them).
+ * read receipt (or their own latest event, which counts as read) for which the
+ * user's push rules say `notify`, and of those the ones with the highlight
+ * tweak. Ignored users never count. Encrypted events are judged by their
+ * outer type only (the server cannot read them); clients refine that.
  */
-export async function unreadCounts(db: Queryable, roomId: string, userId: string, upTo: number, ignored: ReadonlySet<string>): Promise<UnreadCounts> {
-  const events = await unreadCandidates(db, roomId, await readReceiptPosition(db, roomId, userId), upTo, MAX_COUNTED_UNREAD);
-  const mention = await mentionMatcher(db, userId);
-  let notifications = 0;
-  let highlights = 0;
+export async function unreadCounts(db: Queryable, roomId: string, upTo: number, setup: UnreadSetup): Promise<UnreadCounts> {
+  const events = await unreadCandidates(db, roomId, await readReceiptPosition(db, roomId, setup.userId), upTo, MAX_COUNTED_UNREAD);
+  const counts: UnreadCounts = { notification_count: 0, highlight_count: 0 };
+  if (events.length === 0 || events[0].sender === setup.userId) return counts;
+  const [members, [powerLevels]] = await Promise.all([joinedMembers(db, roomId), currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])]);
+  const levels = (powerLevels?.json.content ?? {}) as { users?: Record<string, unknown>; users_default?: unknown; notifications?: Record<string, unknown> };
+  const levelOf = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   for (const event of events) {
     // One's own event (a message, or one's join) marks everything before it read.
-    if (event.sender === userId) break;
-    if (!notifies(event, ignored)) continue;
-    notifications += 1;
-    if (mention(event)) highlights += 1;
+    if (event.sender === setup.userId) break;
+    if (setup.ignored.has(event.sender)) continue;
+    const actions = evaluatePushRules(
+      setup.ruleset,
+      { type: event.type, sender: event.sender, room_id: roomId, ...(event.state_key === null ? {} : { state_key: event.state_key }), content: event.content },
+      {
+        userId: setup.userId,
+        displayName: setup.displayName,
+        memberCount: members.length,
+        senderPowerLevel: levelOf(levels.users?.[event.sender], levelOf(levels.users_default, 0)),
+        notificationLevel: (key) => levelOf(levels.notifications?.[key], 50),
+      },
+    );
+    if (!notifies(actions)) continue;
+    counts.notification_count += 1;
+    if (highlights(actions)) counts.highlight_count += 1;
   }
-  return { notification_count: notifications, highlight_count: highlights };
-}
-
-function notifies(event: UnreadCandidate, ignored: ReadonlySet<string>): boolean {
-  if (event.is_state || !NOTIFYING_TYPES.has(event.type) || ignored.has(event.sender)) return false;
-  if (event.msgtype === 'm.notice' || event.rel_type === 'm.replace') return false;
-  return true;
-}
-
-/** .m.rule.is_user_mention / is_room_mention, and for events without `m.mentions` the legacy display-name and user-name rules. */
-async function mentionMatcher(db: Queryable, userId: string): Promise<(event: UnreadCandidate) => boolean> {
-  const user = await findUser(db, userId);
-  const localpart = userId.slice(1, userId.indexOf(':'));
-  const words = [user?.displayname, localpart].filter((word): word is string => !!word && word.trim().length > 0).map(wordPattern);
-  return (event) => {
-    if (event.mentions && typeof event.mentions === 'object') {
-      return (Array.isArray(event.mentions.user_ids) && event.mentions.user_ids.includes(userId)) || event.mentions.room === true;
-    }
-    return event.body !== null && words.some((pattern) => pattern.test(event.body!));
-  };
-}
-
-function wordPattern(word: string): RegExp {
-  return new RegExp(`(^|\\W)${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|\\W)`, 'iu');
+  return counts;
 }

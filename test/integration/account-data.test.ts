@@ -130,3 +130,35 @@ test('m.ignored_user_list: ignored users’ messages are left out of sync and /m
   const again = await roomGet(server, dana, roomId, 'messages?dir=b&limit=20');
   assert.deepEqual(bodies(again.body.chunk), ['seen', 'ignored', 'before ignoring'], 'un-ignoring shows the history again');
 });
+
+test('room tags: set, list, remove one at a time, delivered as m.tag; only one’s own, within limits', async () => {
+  const roomId = await createRoom(server, carol);
+  const tagsPath = (user: TestUser, tag?: string) => `/_matrix/client/v3/user/${encodeURIComponent(user.userId)}/rooms/${encodeURIComponent(roomId)}/tags${tag ? `/${encodeURIComponent(tag)}` : ''}`;
+  const start = await syncOnce(server, carol);
+  assert.deepEqual((await userRequest(server, carol, 'GET', tagsPath(carol))).body, { tags: {} });
+  assert.equal((await userRequest(server, carol, 'PUT', tagsPath(carol, 'm.favourite'), { order: 0.25 })).status, 200);
+  assert.equal((await userRequest(server, carol, 'PUT', tagsPath(carol, 'u.work'), {})).status, 200);
+  assert.deepEqual((await userRequest(server, carol, 'GET', tagsPath(carol))).body, { tags: { 'm.favourite': { order: 0.25 }, 'u.work': {} } });
+  const next = await syncOnce(server, carol, { since: start.next_batch });
+  const tagEvent = next.rooms.join[roomId].account_data.events.find((event: any) => event.type === 'm.tag');
+  assert.deepEqual(tagEvent.content, { tags: { 'm.favourite': { order: 0.25 }, 'u.work': {} } });
+  await assertEventMatchesSpec(tagEvent);
+
+  assert.equal((await userRequest(server, carol, 'DELETE', tagsPath(carol, 'u.work'))).status, 200);
+  assert.equal((await userRequest(server, carol, 'DELETE', tagsPath(carol, 'u.never'))).status, 200, 'removing an absent tag succeeds');
+  assert.deepEqual((await userRequest(server, carol, 'GET', tagsPath(carol))).body, { tags: { 'm.favourite': { order: 0.25 } } });
+
+  const before = await userDataSnapshot(server);
+  const refusals = [
+    { user: alice, method: 'GET', path: tagsPath(carol), status: 403, errcode: 'M_FORBIDDEN' },
+    { user: alice, method: 'PUT', path: tagsPath(carol, 'u.spy'), body: {}, status: 403, errcode: 'M_FORBIDDEN' },
+    { user: alice, method: 'DELETE', path: tagsPath(carol, 'm.favourite'), status: 403, errcode: 'M_FORBIDDEN' },
+    { user: carol, method: 'PUT', path: tagsPath(carol, 'u.order'), body: { order: 2 }, status: 400, errcode: 'M_BAD_JSON' },
+    { user: carol, method: 'PUT', path: tagsPath(carol, `u.${'x'.repeat(300)}`), body: {}, status: 413, errcode: 'M_TOO_LARGE' },
+  ];
+  for (const refusal of refusals) {
+    const result = await request(server.url, refusal.method, refusal.path, { token: refusal.user.accessToken, body: refusal.body });
+    await assertRefusal(result, { ...refusal, checkSpec: false });
+  }
+  assert.deepEqual(await userDataSnapshot(server), before);
+});

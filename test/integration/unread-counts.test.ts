@@ -53,3 +53,19 @@ test('unread counts: messages since the read receipt notify; mentions highlight;
   const ignoring = await syncOnce(server, bob);
   assert.deepEqual(unread(ignoring, roomId), { notification_count: 0, highlight_count: 0 });
 });
+
+test('unread counts follow the user’s own push rules: a muted room counts nothing, a sender rule can highlight', async () => {
+  const carol = await registerUser(server.url, 'carol');
+  const dave = await registerUser(server.url, 'dave');
+  const muted = await createRoom(server, carol, { preset: 'public_chat' });
+  const loud = await createRoom(server, carol, { preset: 'public_chat' });
+  for (const roomId of [muted, loud]) await roomPost(server, dave, roomId, 'join');
+  const rule = (kind: string, id: string) => `/_matrix/client/v3/pushrules/global/${kind}/${encodeURIComponent(id)}`;
+  assert.equal((await request(server.url, 'PUT', rule('room', muted), { token: dave.accessToken, body: { actions: ['dont_notify'] } })).status, 200);
+  assert.equal((await request(server.url, 'PUT', rule('sender', carol.userId), { token: dave.accessToken, body: { actions: ['notify', { set_tweak: 'highlight' }] } })).status, 200);
+  await say(server, carol, muted, 'nobody hears this');
+  await say(server, carol, loud, 'everybody hears this');
+  const body = await syncOnce(server, dave);
+  assert.deepEqual(unread(body, muted), { notification_count: 0, highlight_count: 0 });
+  assert.deepEqual(unread(body, loud), { notification_count: 1, highlight_count: 1 });
+});

@@ -2,7 +2,7 @@ import { receiptsBetween } from '../../storage/queries/receipts.ts';
 import type { ReceiptRow } from '../../storage/tables/user-data.ts';
 import type { StreamProvider } from './provider.ts';
 import { unreadCounts } from '../unread-counts.ts';
-import { emptyTimelinePrevBatch, ignoredUsers, joinedRoomIds } from './request-scope.ts';
+import { emptyTimelinePrevBatch, ignoredUsers, joinedRoomIds, unreadSetup } from './request-scope.ts';
 
 /** Private read receipts are shown only to the user who sent them. */
 const PRIVATE_RECEIPT_TYPES = new Set(['m.read.private']);
@@ -37,7 +37,7 @@ export const receiptsProvider: StreamProvider = {
     }
     // The user's own receipt moved (perhaps from another device): the room's unread counts changed with it.
     for (const roomId of new Set(rows.filter((row) => row.user_id === request.userId).map((row) => row.room_id))) {
-      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).unread_notifications = await unreadCounts(app.db, roomId, request.userId, request.upTo.room, ignored);
+      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).unread_notifications = await unreadCounts(app.db, roomId, request.upTo.room, await unreadSetup(app, request));
     }
   },
 };

@@ -2,6 +2,9 @@ import type { AppContext } from '../../app-context.ts';
 import { ignoredUsersOf } from '../../accounts/account-data.ts';
 import { membershipsOfUser } from '../../storage/queries/room-state.ts';
 import { formatRoomPosition } from '../stream-token.ts';
+import { loadRuleset } from '../../push/push-rules.ts';
+import { findUser } from '../../storage/queries/users.ts';
+import type { UnreadSetup } from '../unread-counts.ts';
 import type { SyncRequest } from './provider.ts';
 
 /**
@@ -11,6 +14,7 @@ import type { SyncRequest } from './provider.ts';
  */
 const joinedCache = new WeakMap<SyncRequest, Promise<string[]>>();
 const ignoredCache = new WeakMap<SyncRequest, Promise<ReadonlySet<string>>>();
+const unreadCache = new WeakMap<SyncRequest, Promise<UnreadSetup>>();
 
 export function joinedRoomIds(app: AppContext, request: SyncRequest): Promise<string[]> {
   let rooms = joinedCache.get(request);
@@ -36,4 +40,19 @@ export function ignoredUsers(app: AppContext, request: SyncRequest): Promise<Rea
 /** `prev_batch` of a room section a non-timeline stream creates: its (empty) timeline starts at the response's room position. */
 export function emptyTimelinePrevBatch(request: SyncRequest): string {
   return formatRoomPosition(request.upTo.room);
+}
+
+/** The user's push rules, display name and ignored users, for unread counts. */
+export function unreadSetup(app: AppContext, request: SyncRequest): Promise<UnreadSetup> {
+  let setup = unreadCache.get(request);
+  if (!setup) {
+    setup = Promise.all([loadRuleset(app.db, request.userId), findUser(app.db, request.userId), ignoredUsers(app, request)]).then(([ruleset, user, ignored]) => ({
+      userId: request.userId,
+      ruleset,
+      displayName: user?.displayname ?? undefined,
+      ignored,
+    }));
+    unreadCache.set(request, setup);
+  }
+  return setup;
 }

@@ -9,7 +9,7 @@ import type { SyncRoom } from '../sync-response.ts';
 import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
-import { ignoredUsers } from './request-scope.ts';
+import { ignoredUsers, unreadSetup } from './request-scope.ts';
 import { unreadCounts } from '../unread-counts.ts';
 import { findEvent } from '../../storage/queries/events.ts';
 
@@ -40,7 +40,7 @@ export const roomEventsProvider: StreamProvider = {
       const newlyJoined = since === undefined || (changed!.has(row.room_id) && !(await wasJoinedAt(app.db, row.room_id, request.userId, since)));
       if (!newlyJoined && !request.fullState && !withNewEvents?.has(row.room_id)) return undefined;
       const room = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
-      const unread = await unreadCounts(app.db, row.room_id, request.userId, upTo, await ignoredUsers(app, request));
+      const unread = await unreadCounts(app.db, row.room_id, upTo, await unreadSetup(app, request));
       return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
     });
     joined.forEach((row, i) => sections[i] && response.join.set(row.room_id, sections[i]));

@@ -43,17 +43,19 @@ async function start(t: TestContext, redis: ReturnType<typeof redisConfig> | Rec
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
   const server = await startTestServer({ app_service_config_files: files, ...redis });
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  // One hook, in this order: the worker must stop while its database still exists (server.stop drops it),
+  // and node:test runs after() hooks in the order they were registered.
   t.after(async () => {
+    await worker?.stop();
     await server.stop();
     await fake.close();
   });
   if ('redis' in redis) {
-    const worker = await startWorker(
+    worker = await startWorker(
       loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
       logger,
     );
-    // Stopped before the server (after() hooks run in reverse order), while the database still exists.
-    t.after(() => worker.stop());
   }
   const alice = await registerUser(server.url, 'alice');
   return { server, fake, registration, alice };

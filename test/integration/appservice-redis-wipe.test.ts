@@ -36,7 +36,10 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
   const server = await startTestServer({ app_service_config_files: files, ...redis });
+  let second: Awaited<ReturnType<typeof startWorker>> | undefined;
+  // One hook: the worker stops while its database exists (after() hooks run in registration order).
   t.after(async () => {
+    await second?.stop();
     await server.stop();
     await fake.close();
   });
@@ -55,8 +58,7 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
 
   assert.ok((await wipePrefix(redisUrl, redis.redis_key_prefix!)) > 0, 'there were job keys to lose');
   fake.down = false;
-  const second = await startWorker(workerConfig, logger);
-  t.after(() => second.stop());
+  second = await startWorker(workerConfig, logger);
 
   await waitFor('the pending delivery', async () => {
     const bodies = fake.accepted().flatMap((transaction) => transaction.body.events).filter((event: any) => event.type === 'm.room.message').map((event: any) => event.content.body);

@@ -37,19 +37,23 @@ test('with Redis the API process only enqueues, and a worker process runs the jo
   if (!redisUrl) return;
   const redis = redisConfig(redisUrl);
   const server = await startTestServer({ ...redis });
-  t.after(() => server.stop());
+  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+  // One hook: the worker stops while its database exists (after() hooks run in registration order).
+  t.after(async () => {
+    await worker?.stop();
+    await server.stop();
+  });
   const handled: Array<{ where: string; text: string }> = [];
   server.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'api', ...data }) });
   // The scheduled to-device expiry lives in Redis, so any worker picks it up.
   await server.app.jobs.enqueue('test.echo', { text: 'for the worker' });
   assert.equal((await server.app.jobs.depth())['test.echo'], 1, 'nobody ran it in the API process');
 
-  const worker = await startWorker(
+  worker = await startWorker(
     loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
     logger,
     { metricsPort: 0 },
   );
-  t.after(() => worker.stop());
   worker.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'worker', ...data }) });
   await worker.app.jobs.startProcessing();
   await waitFor('the worker to run it', async () => (handled.length === 1 ? true : undefined));

@@ -3,6 +3,7 @@ import * as accounts from './0001-accounts.ts';
 import * as rooms from './0002-rooms.ts';
 import * as e2ee from './0003-e2ee.ts';
 import * as media from './0004-media.ts';
+import * as relations from './0005-relations-roomapi.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-rooms': rooms,
   '0003-e2ee': e2ee,
   '0004-media': media,
+  '0005-relations-roomapi': relations,
 };

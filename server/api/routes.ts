@@ -25,6 +25,7 @@ import { mountSynapseRegister } from './admin/synapse-register.ts';
 import { mountMediaUpload } from './media/upload.ts';
 import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
+import { mountRelations } from './client/relations.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -53,4 +54,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaUpload(router, app);
   mountMediaDownload(router, app);
   mountMediaConfigAndPreview(router, app);
+  mountRelations(router, app);
 }

@@ -8,7 +8,7 @@ import { formatRoomPosition } from '../sync/stream-token.ts';
 import { toClientEvents, type ClientEvent, type Viewer } from './client-event.ts';
 import { filterAllowsRoom, filterAllowsType, rangeFilterOf, type RoomEventFilter } from './room-event-filter.ts';
 import { roomEvent } from './room-read.ts';
-import { filterVisibleEvents, readLimitOf } from './visibility.ts';
+import { filterVisibleEvents, readLimitOf, type ReadLimit } from './visibility.ts';
 
 /** Spec default for /messages `limit`, and our cap on it. */
 export const DEFAULT_MESSAGES_LIMIT = 10;
@@ -31,11 +31,7 @@ export interface MessagesQuery {
  */
 export async function paginateRoom(app: AppContext, viewer: Viewer, roomId: string, query: MessagesQuery): Promise<{ chunk: ClientEvent[]; start: string; end?: string; state?: ClientEvent[] }> {
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
-  const limit = await readLimitOf(app.db, viewer.userId, roomId);
-  if (limit.membership === undefined || limit.forgotten) {
-    const [visibility] = await stateEventsAt(app.db, roomId, app.roomEvents.currentPosition(), { pairs: [{ type: 'm.room.history_visibility', state_key: '' }] });
-    if (visibility?.json.content.history_visibility !== 'world_readable') throw forbidden(`You are not a member of room ${roomId}`);
-  }
+  const limit = await requireReadableRoom(app, viewer.userId, roomId);
   const newest = app.roomEvents.currentPosition();
   const backwards = query.direction === 'b';
   const start = query.from ?? (backwards ? newest : 0);
@@ -52,6 +48,19 @@ export async function paginateRoom(app: AppContext, viewer: Viewer, roomId: stri
   const end = rows.length < pageSize || !last ? undefined : formatRoomPosition(backwards ? last.stream_ordering - 1 : last.stream_ordering);
   const state = query.filter.lazy_load_members ? await memberStateOfSenders(app, viewer, roomId, visible, limit.upTo) : undefined;
   return { chunk, start: formatRoomPosition(start), ...(end ? { end } : {}), ...(state ? { state } : {}) };
+}
+
+/**
+ * A room whose history the user may page through: members and former members
+ * (until they forget it), or anyone if it is world-readable. Otherwise 403.
+ */
+export async function requireReadableRoom(app: AppContext, userId: string, roomId: string): Promise<ReadLimit> {
+  const limit = await readLimitOf(app.db, userId, roomId);
+  if (limit.membership === undefined || limit.forgotten) {
+    const [visibility] = await stateEventsAt(app.db, roomId, app.roomEvents.currentPosition(), { pairs: [{ type: 'm.room.history_visibility', state_key: '' }] });
+    if (visibility?.json.content.history_visibility !== 'world_readable') throw forbidden(`You are not a member of room ${roomId}`);
+  }
+  return limit;
 }
 
 /**

@@ -88,23 +88,20 @@ export async function threadRootsByActivity(
   page: { roomId: string; upTo: number; latestAtMost: number; limit: number; participant?: string },
 ): Promise<Array<{ root_id: string; latest: number }>> {
   const { roomId, upTo, latestAtMost, limit, participant } = page;
+  // Joined to the root so that only roots stored in this room count, and the root's sender is at hand.
   let query = db
-    .selectFrom('events')
-    .select([RELATES_TO.as('root_id'), sql<number>`max(stream_ordering)`.as('latest')])
-    .where('room_id', '=', roomId)
-    .where(REL_TYPE, '=', 'm.thread')
-    .where('stream_ordering', '<=', upTo)
-    .groupBy(RELATES_TO)
-    .having(sql<number>`max(stream_ordering)`, '<=', latestAtMost);
+    .selectFrom('events as reply')
+    .innerJoin('events as root', (join) => join.on(sql<boolean>`root.event_id = (reply.json->'content'->'m.relates_to'->>'event_id')`).onRef('root.room_id', '=', 'reply.room_id'))
+    .select(['root.event_id as root_id', sql<number>`max(reply.stream_ordering)`.as('latest')])
+    .where('reply.room_id', '=', roomId)
+    .where(sql<string>`(reply.json->'content'->'m.relates_to'->>'rel_type')`, '=', 'm.thread')
+    .where('reply.stream_ordering', '<=', upTo)
+    .groupBy(['root.event_id', 'root.sender'])
+    .having(sql<number>`max(reply.stream_ordering)`, '<=', latestAtMost);
   if (participant !== undefined) {
     // Participated: sent the root or a reply (spec: server-side aggregation of m.thread).
-    query = query.having((eb) =>
-      eb.or([
-        eb.fn.agg<boolean>('bool_or', [sql<boolean>`sender = ${participant}`]),
-        eb.exists(eb.selectFrom('events as root').select('root.event_id').whereRef('root.event_id', '=', RELATES_TO).where('root.sender', '=', participant)),
-      ]),
-    );
+    query = query.having((eb) => eb.or([eb('root.sender', '=', participant), eb.fn.agg<boolean>('bool_or', [sql<boolean>`reply.sender = ${participant}`])]));
   }
-  const rows = await query.orderBy(sql`max(stream_ordering)`, 'desc').limit(limit).execute();
+  const rows = await query.orderBy(sql`max(reply.stream_ordering)`, 'desc').limit(limit).execute();
   return rows.map((row) => ({ root_id: row.root_id, latest: Number(row.latest) }));
 }

@@ -26,6 +26,7 @@ import { mountMediaUpload } from './media/upload.ts';
 import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountRelations } from './client/relations.ts';
+import { mountRoomUpgrade } from './client/room-upgrade.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -55,4 +56,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaDownload(router, app);
   mountMediaConfigAndPreview(router, app);
   mountRelations(router, app);
+  mountRoomUpgrade(router, app);
 }

@@ -27,6 +27,7 @@ import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountRelations } from './client/relations.ts';
 import { mountRoomUpgrade } from './client/room-upgrade.ts';
+import { mountUserDirectory } from './client/user-directory.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -57,4 +58,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaConfigAndPreview(router, app);
   mountRelations(router, app);
   mountRoomUpgrade(router, app);
+  mountUserDirectory(router, app);
 }

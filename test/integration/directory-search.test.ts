@@ -76,3 +76,18 @@ test('user directory: limit and limited; prefix matches rank first; refusals', a
   const anonymous = await request(server.url, 'POST', SEARCH, { body: { search_term: 'bob' } });
   await assertRefusal(anonymous, { method: 'POST', path: SEARCH, status: 401, errcode: 'M_MISSING_TOKEN', checkSpec: false });
 });
+
+test('publicRooms: room_types with null for untyped rooms, and an empty list as no filter', async () => {
+  const plain = await createRoom(server, carol, { preset: 'public_chat', visibility: 'public', name: 'Plain' });
+  const space = await createRoom(server, carol, { preset: 'public_chat', visibility: 'public', name: 'Space', creation_content: { type: 'm.space' } });
+  const list = async (filter: Record<string, unknown>) => {
+    const result = await request(server.url, 'POST', '/_matrix/client/v3/publicRooms', { token: alice.accessToken, body: { filter } });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    await assertMatchesSpec({ method: 'POST', path: '/_matrix/client/v3/publicRooms', status: 200, body: result.body });
+    return result.body.chunk.map((room: any) => room.room_id).sort();
+  };
+  assert.deepEqual(await list({ room_types: [null] }), [plain]);
+  assert.deepEqual(await list({ room_types: ['m.space'] }), [space]);
+  assert.deepEqual(await list({ room_types: [] }), [plain, space].sort());
+  assert.deepEqual(await list({ room_types: [null, 'm.space'], generic_search_term: 'SPA' }), [space]);
+});

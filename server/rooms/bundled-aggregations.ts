@@ -24,7 +24,8 @@ export type BundleDepth = 'all' | 'edits';
 type ToClient = (rows: readonly EventRow[], depth: BundleDepth) => Promise<ClientEvent[]>;
 
 export async function bundleAggregations(db: Queryable, rows: readonly EventRow[], events: ClientEvent[], viewer: Viewer, depth: BundleDepth, toClient: ToClient): Promise<void> {
-  const parents = rows.filter((row) => row.state_key === null && row.redacted_because === null);
+  // Edits carry no edits of their own, so at the `edits` depth they are not looked up.
+  const parents = rows.filter((row) => row.state_key === null && row.redacted_because === null && (depth === 'all' || relTypeOf(row) !== 'm.replace'));
   if (parents.length === 0) return;
   const relTypes = depth === 'all' ? BUNDLED_REL_TYPES : (['m.replace'] as const);
   const children = await visibleChildren(db, viewer.userId, await childrenOf(db, parents.map((row) => row.event_id), relTypes));
@@ -32,7 +33,8 @@ export async function bundleAggregations(db: Queryable, rows: readonly EventRow[
   const byParent = new Map<string, ChildSummary[]>();
   for (const child of children) byParent.set(child.parent_id, [...(byParent.get(child.parent_id) ?? []), child]);
 
-  const plans = parents.map((parent) => ({ parent, ...planFor(parent, byParent.get(parent.event_id) ?? [], viewer.userId) }));
+  // A relation counts only within the parent's room: an event elsewhere naming this event ID is not its child.
+  const plans = parents.map((parent) => ({ parent, ...planFor(parent, (byParent.get(parent.event_id) ?? []).filter((child) => child.room_id === parent.room_id), viewer.userId) }));
   const wanted = plans.flatMap((plan) => [plan.edit?.event_id, plan.thread?.latest.event_id]).filter((id): id is string => id !== undefined);
   const fetched = await findEvents(db, wanted);
   const edits = new Map((await toClient(fetched, 'edits')).map((event) => [event.event_id, event]));

@@ -158,3 +158,17 @@ test('/timestamp_to_event finds the closest visible event in either direction; 4
     assert.match(result.body.errcode, /^M_(INVALID|MISSING)_PARAM$/);
   }
 });
+
+test('a relation from another room is not bundled, listed or counted as a thread', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const elsewhere = await createRoom(server, alice, { preset: 'public_chat' });
+  const root = await say(server, alice, roomId, 'root here');
+  await threadReply(alice, elsewhere, root, 'reply from another room');
+  await edit(alice, elsewhere, root, 'edit from another room');
+  const event = await eventOf(alice, roomId, root);
+  assert.equal(event.unsigned['m.relations'], undefined);
+  const listed = await request(server.url, 'GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${encodeURIComponent(root)}`, { token: alice.accessToken });
+  assert.deepEqual(listed.body.chunk, []);
+  const threads = await request(server.url, 'GET', v1(elsewhere, 'threads'), { token: alice.accessToken });
+  assert.deepEqual(threads.body.chunk, [], 'the root is not in that room');
+});

@@ -131,7 +131,10 @@ test('the relation queries use the partial expression indexes of migration 0005'
     const threads = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT root.event_id, max(reply.stream_ordering) FROM events AS reply
       JOIN events AS root ON root.event_id = (reply.json->'content'->'m.relates_to'->>'event_id') AND root.room_id = reply.room_id
       WHERE reply.room_id = '!r' AND (reply.json->'content'->'m.relates_to'->>'rel_type') = 'm.thread' GROUP BY root.event_id`.execute(db);
+    const batch = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT event_id FROM events WHERE (json->'content'->'m.relates_to'->>'event_id') IN ('$a', '$b')
+      AND (json->'content'->'m.relates_to'->>'rel_type') IN ('m.replace', 'm.thread')`.execute(db);
     await sql`RESET enable_seqscan`.execute(db);
+    assert.match(batch.rows.map((row) => row['QUERY PLAN']).join('\n'), /events_relates_to_idx/, 'bundling\'s batch lookup');
     return [...rows.rows, ...threads.rows].map((row) => row['QUERY PLAN']).join('\n');
   });
   assert.match(plan, /events_relates_to_idx/);

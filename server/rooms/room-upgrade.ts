@@ -36,44 +36,55 @@ export async function upgradeRoom(app: AppContext, userId: string, oldRoomId: st
 
   await withTransaction(app.db, async (tx, hooks) => {
     const old = await lockRoomForAppend(tx, oldRoomId);
-    const lastEventId = old.latestEventId;
+    const predecessor = { room_id: oldRoomId, ...(old.latestEventId ? { event_id: old.latestEventId } : {}) };
     const state = await currentStateEvents(tx, oldRoomId);
-    const find = (type: string, stateKey = '') => state.find((row) => row.type === type && row.state_key === stateKey);
     const sendOld = (draft: Omit<EventDraft, 'sender'>) => appendEvent(app, tx, hooks, old, { sender: userId, ...draft });
     await sendOld({ type: 'm.room.tombstone', stateKey: '', content: { body: 'This room has been replaced', replacement_room: newRoomId } });
 
     await insertRoom(tx, { room_id: newRoomId, room_version: newVersion, creator: userId, created_ts: Date.now(), is_public: false });
     const room: LockedRoom = { roomId: newRoomId, roomVersion: newVersion, latestEventId: null, latestDepth: 0 };
     const send = (draft: Omit<EventDraft, 'sender'>) => appendEvent(app, tx, hooks, room, { sender: userId, ...draft });
-    const { creator: _creator, room_version: _version, predecessor: _predecessor, ...creation } = find('m.room.create')?.json.content ?? {};
-    const createContent: Record<string, unknown> = { ...creation, room_version: newVersion, predecessor: { room_id: oldRoomId, ...(lastEventId ? { event_id: lastEventId } : {}) } };
+    const { creator: _creator, room_version: _version, predecessor: _predecessor, ...creation } = stateRow(state, 'm.room.create')?.json.content ?? {};
+    const createContent: Record<string, unknown> = { ...creation, room_version: newVersion, predecessor };
     if (roomVersionRules(newVersion).createHasCreator) createContent.creator = userId;
     await send({ type: 'm.room.create', stateKey: '', content: createContent });
     await send({ type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(tx, userId)) } });
-
-    const powerLevels = find('m.room.power_levels');
-    const transferred = TRANSFERRED_STATE.map((type) => find(type)).filter((row): row is EventRow => row !== undefined);
-    const bans = state.filter((row) => row.type === 'm.room.member' && row.json.content.membership === 'ban' && row.state_key !== userId);
-    const levels = powerLevels?.json.content ?? {};
-    const needed = Math.max(
-      requiredPowerLevel('m.room.power_levels', '', powerLevels?.json),
-      ...transferred.map((row) => requiredPowerLevel(row.type, '', powerLevels?.json)),
-      bans.length > 0 ? namedPowerLevel('ban', powerLevels?.json) : 0,
-    );
-    const ownLevel = powerLevelOf(userId, powerLevels?.json, find('m.room.create')?.json, old.roomVersion);
-    const users = typeof levels.users === 'object' && levels.users !== null ? (levels.users as Record<string, unknown>) : {};
-    const raised = ownLevel < needed;
     // Aliases first, so the copied canonical alias names aliases of the new room.
     await moveRoomAliases(tx, oldRoomId, newRoomId);
-    await send({ type: 'm.room.power_levels', stateKey: '', content: raised ? { ...levels, users: { ...users, [userId]: needed } } : levels });
-    for (const row of transferred) await send({ type: row.type, stateKey: '', content: row.json.content });
-    for (const row of bans) await send({ type: 'm.room.member', stateKey: row.state_key!, content: { membership: 'ban', ...(typeof row.json.content.reason === 'string' ? { reason: row.json.content.reason } : {}) } });
-    if (raised) await send({ type: 'm.room.power_levels', stateKey: '', content: levels });
-
+    await transferState(userId, state, old.roomVersion, send);
     await movePublication(tx, oldRoomId, newRoomId);
-    await restrictOldRoom(levels, sendOld);
+    await restrictOldRoom(stateRow(state, 'm.room.power_levels')?.json.content ?? {}, sendOld);
   });
   return newRoomId;
+}
+
+type Send = (draft: Omit<EventDraft, 'sender'>) => Promise<unknown>;
+
+function stateRow(state: readonly EventRow[], type: string, stateKey = ''): EventRow | undefined {
+  return state.find((row) => row.type === type && row.state_key === stateKey);
+}
+
+/** Power levels, the transferable state and bans, into the new room; the upgrader's level raised meanwhile if it must be. */
+async function transferState(userId: string, state: readonly EventRow[], oldVersion: string, send: Send): Promise<void> {
+  const powerLevels = stateRow(state, 'm.room.power_levels');
+  const transferred = TRANSFERRED_STATE.map((type) => stateRow(state, type)).filter((row): row is EventRow => row !== undefined);
+  const bans = state.filter((row) => row.type === 'm.room.member' && row.json.content.membership === 'ban' && row.state_key !== userId);
+  const levels = powerLevels?.json.content ?? {};
+  const needed = Math.max(
+    requiredPowerLevel('m.room.power_levels', '', powerLevels?.json),
+    ...transferred.map((row) => requiredPowerLevel(row.type, '', powerLevels?.json)),
+    bans.length > 0 ? namedPowerLevel('ban', powerLevels?.json) : 0,
+  );
+  const ownLevel = powerLevelOf(userId, powerLevels?.json, stateRow(state, 'm.room.create')?.json, oldVersion);
+  const users = typeof levels.users === 'object' && levels.users !== null ? (levels.users as Record<string, unknown>) : {};
+  const raised = ownLevel < needed;
+  await send({ type: 'm.room.power_levels', stateKey: '', content: raised ? { ...levels, users: { ...users, [userId]: needed } } : levels });
+  for (const row of transferred) await send({ type: row.type, stateKey: '', content: row.json.content });
+  for (const row of bans) {
+    const reason = typeof row.json.content.reason === 'string' ? { reason: row.json.content.reason } : {};
+    await send({ type: 'm.room.member', stateKey: row.state_key!, content: { membership: 'ban', ...reason } });
+  }
+  if (raised) await send({ type: 'm.room.power_levels', stateKey: '', content: levels });
 }
 
 /**
@@ -82,7 +93,7 @@ export async function upgradeRoom(app: AppContext, userId: string, oldRoomId: st
  * tombstone but not change power levels still upgrades (the refusal comes
  * from the auth check, before anything is written).
  */
-async function restrictOldRoom(levels: Record<string, unknown>, sendOld: (draft: Omit<EventDraft, 'sender'>) => Promise<unknown>): Promise<void> {
+async function restrictOldRoom(levels: Record<string, unknown>, sendOld: Send): Promise<void> {
   const usersDefault = Number.isSafeInteger(levels.users_default) ? (levels.users_default as number) : 0;
   const restricted = Math.max(RESTRICTED_LEVEL, usersDefault + 1);
   const current = (key: string, fallback: number) => (Number.isSafeInteger(levels[key]) ? (levels[key] as number) : fallback);

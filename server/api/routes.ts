@@ -28,6 +28,7 @@ import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountRelations } from './client/relations.ts';
 import { mountRoomUpgrade } from './client/room-upgrade.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
+import { mountSearch } from './client/search.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -59,4 +60,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountRelations(router, app);
   mountRoomUpgrade(router, app);
   mountUserDirectory(router, app);
+  mountSearch(router, app);
 }

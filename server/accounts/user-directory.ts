@@ -1,20 +1,25 @@
 import type { AppContext } from '../app-context.ts';
-import { searchVisibleUsers } from '../storage/queries/user-directory.ts';
+import { searchUserDirectory } from '../storage/queries/user-directory.ts';
 
+/** Spec default for `limit`, and our cap on it. */
 export const DEFAULT_USER_SEARCH_LIMIT = 10;
 export const MAX_USER_SEARCH_LIMIT = 50;
+export const MAX_SEARCH_TERM_LENGTH = 256;
+
+export interface UserSearchResult {
+  results: Array<{ user_id: string; display_name?: string; avatar_url?: string }>;
+  limited: boolean;
+}
 
 /**
- * POST /user_directory/search: users the searcher may discover (sharing a
- * room with them, or joined to a public or world-readable room), matched
- * case-insensitively on user ID or display name. `limited` says that more
- * matched than `limit`. Deactivated users never appear.
+ * POST /user_directory/search, as Synapse does by default: users who share a
+ * room with the searcher or are in a public or world-readable room, matched on user ID or
+ * display name. An empty (or blank) term finds nobody.
  */
-export async function searchUserDirectory(app: AppContext, searcher: string, searchTerm: string, limit: number) {
-  const term = searchTerm.trim();
-  if (term === '') return { results: [], limited: false };
-  const escaped = term.replace(/[\\%_]/g, '\\$&');
-  const rows = await searchVisibleUsers(app.db, { searcher, pattern: `%${escaped}%`, prefix: `${escaped}%`, limit: limit + 1 });
+export async function searchUsers(app: AppContext, searcher: string, term: string, limit: number): Promise<UserSearchResult> {
+  const trimmed = term.trim();
+  if (trimmed === '') return { results: [], limited: false };
+  const rows = await searchUserDirectory(app.db, searcher, trimmed, limit + 1);
   return {
     results: rows.slice(0, limit).map((row) => ({
       user_id: row.user_id,

@@ -63,13 +63,15 @@ test('user directory: users sharing a room, or in public or world-readable rooms
   assert.deepEqual((await search(alice, { search_term: '   ' })).results, []);
 });
 
-test('user directory: limit and limited; prefix matches rank first; refusals', async () => {
+test('user directory: limit and limited; display-name matches first; refusals', async () => {
   const limited = await search(alice, { search_term: 'builder', limit: 2 });
   assert.equal(limited.results.length, 2);
   assert.equal(limited.limited, true);
-  const ranked = await search(alice, { search_term: 'e' });
-  assert.deepEqual(ranked.results.map((user: any) => user.user_id), [erin.userId, alice.userId, bob.userId, carol.userId], 'erin starts with "e"; the rest by user ID');
-  for (const [body, errcode] of [[{}, 'M_MISSING_PARAM'], [{ search_term: 5 }, 'M_BAD_JSON'], [{ search_term: 'x', limit: 0 }, 'M_BAD_JSON'], [{ search_term: 'x', limit: 51 }, 'M_BAD_JSON'], [{ search_term: 'x'.repeat(257) }, 'M_BAD_JSON']] as const) {
+  const ranked = await search(alice, { search_term: 'er' });
+  assert.deepEqual(ranked.results.map((user: any) => user.user_id), [bob.userId, carol.userId, erin.userId], 'display-name matches (all "Builder"), then by user ID');
+  const capped = await search(alice, { search_term: 'builder', limit: 500 });
+  assert.equal(capped.results.length, 3, 'a limit above 50 is capped, not refused');
+  for (const [body, errcode] of [[{}, 'M_MISSING_PARAM'], [{ search_term: 5 }, 'M_BAD_JSON'], [{ search_term: 'x', limit: -1 }, 'M_BAD_JSON'], [{ search_term: 'x'.repeat(257) }, 'M_BAD_JSON']] as const) {
     const result = await request(server.url, 'POST', SEARCH, { token: alice.accessToken, body });
     await assertRefusal(result, { method: 'POST', path: SEARCH, status: 400, errcode, checkSpec: false });
   }

@@ -8,38 +8,35 @@ export interface DirectoryUser {
 }
 
 /**
- * Active users matching `pattern` (an ILIKE pattern) on user ID or display
- * name who are visible to `searcher`: joined to a room the searcher is joined
- * to, or to a room whose join rule is `public` or whose history is
- * `world_readable`. Prefix matches rank first, then by user ID.
+ * Users whose ID or display name contains `term` (case-insensitive), among
+ * those the searcher may discover: users sharing a joined room with them and
+ * users joined to a room whose join rule is public or whose history is
+ * world-readable (the spec's minimum). Deactivated users never
+ * appear. At most `limit` rows, display-name matches first.
  */
-export async function searchVisibleUsers(db: Queryable, query: { searcher: string; pattern: string; prefix: string; limit: number }): Promise<DirectoryUser[]> {
-  const { searcher, pattern, prefix, limit } = query;
-  const openRooms = db
-    .selectFrom('current_state as cs')
-    .innerJoin('events as e', 'e.event_id', 'cs.event_id')
-    .select('cs.room_id')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('cs.type', '=', 'm.room.join_rules'), eb(sql<string>`e.json->'content'->>'join_rule'`, '=', 'public')]),
-        eb.and([eb('cs.type', '=', 'm.room.history_visibility'), eb(sql<string>`e.json->'content'->>'history_visibility'`, '=', 'world_readable')]),
-      ]),
-    )
-    .where('cs.state_key', '=', '');
-  const sharedRooms = db.selectFrom('room_memberships').select('room_id').where('user_id', '=', searcher).where('membership', '=', 'join');
-  const visibleUsers = db
-    .selectFrom('room_memberships')
-    .select('user_id')
-    .where('membership', '=', 'join')
-    .where((eb) => eb.or([eb('room_id', 'in', sharedRooms), eb('room_id', 'in', openRooms)]));
-  return db
-    .selectFrom('users')
-    .select(['user_id', 'displayname', 'avatar_url'])
-    .where('deactivated', '=', false)
-    .where('user_id', 'in', visibleUsers)
-    .where((eb) => eb.or([eb('user_id', 'ilike', pattern), eb('displayname', 'ilike', pattern)]))
-    .orderBy(sql`(displayname ILIKE ${prefix} OR substr(user_id, 2) ILIKE ${prefix})`, 'desc')
-    .orderBy('user_id')
-    .limit(limit)
-    .execute();
+export async function searchUserDirectory(db: Queryable, searcher: string, term: string, limit: number): Promise<DirectoryUser[]> {
+  const pattern = `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+  const { rows } = await sql<DirectoryUser>`
+    SELECT u.user_id, u.displayname, u.avatar_url
+    FROM users u
+    WHERE NOT u.deactivated
+      AND (u.user_id ILIKE ${pattern} OR u.displayname ILIKE ${pattern})
+      AND EXISTS (
+        SELECT 1 FROM room_memberships m
+        WHERE m.user_id = u.user_id AND m.membership = 'join'
+          AND (
+            m.room_id IN (SELECT mine.room_id FROM room_memberships mine WHERE mine.user_id = ${searcher} AND mine.membership = 'join')
+            OR m.room_id IN (
+              SELECT cs.room_id FROM current_state cs JOIN events e ON e.event_id = cs.event_id
+              WHERE cs.state_key = '' AND (
+                (cs.type = 'm.room.join_rules' AND e.json->'content'->>'join_rule' = 'public')
+                -- Spec: users in world-readable rooms are discoverable too.
+                OR (cs.type = 'm.room.history_visibility' AND e.json->'content'->>'history_visibility' = 'world_readable')
+              )
+            )
+          )
+      )
+    ORDER BY (u.displayname ILIKE ${pattern}) DESC, u.user_id
+    LIMIT ${limit}`.execute(db);
+  return rows;
 }

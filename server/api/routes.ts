@@ -29,6 +29,7 @@ import { mountRelations } from './client/relations.ts';
 import { mountRoomUpgrade } from './client/room-upgrade.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
 import { mountSearch } from './client/search.ts';
+import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -61,4 +62,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountRoomUpgrade(router, app);
   mountUserDirectory(router, app);
   mountSearch(router, app);
+  mountSpaceHierarchy(router, app);
 }

@@ -30,6 +30,7 @@ import { mountRoomUpgrade } from './client/room-upgrade.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
 import { mountSearch } from './client/search.ts';
 import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
+import { mountRoomSummary } from './client/room-summary.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -63,4 +64,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountUserDirectory(router, app);
   mountSearch(router, app);
   mountSpaceHierarchy(router, app);
+  mountRoomSummary(router, app);
 }

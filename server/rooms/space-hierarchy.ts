@@ -1,8 +1,8 @@
 import type { AppContext } from '../app-context.ts';
 import { forbidden, invalidParam } from '../errors.ts';
-import { currentStateEvents, findMembership, joinedMembers, membershipsOfUser } from '../storage/queries/room-state.ts';
-import { findRoom } from '../storage/queries/rooms.ts';
+import { membershipsOfUser } from '../storage/queries/room-state.ts';
 import type { EventRow } from '../storage/tables/rooms.ts';
+import { loadRoomPreview, mayPreview, summaryOf } from './room-preview.ts';
 
 /**
  * GET /_matrix/client/v1/rooms/{roomId}/hierarchy: the space tree below a
@@ -19,7 +19,6 @@ export const MAX_HIERARCHY_LIMIT = 100;
 export const MAX_HIERARCHY_DEPTH = 10;
 /** Rooms visited per request at most, whatever the tree looks like. */
 const MAX_ROOMS_WALKED = 1000;
-const SUMMARY_TYPES = ['m.room.create', 'm.room.name', 'm.room.topic', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.join_rules', 'm.room.history_visibility', 'm.room.guest_access', 'm.room.encryption'];
 
 export interface HierarchyQuery {
   suggestedOnly: boolean;
@@ -31,7 +30,7 @@ export interface HierarchyQuery {
 export async function spaceHierarchy(app: AppContext, userId: string, rootId: string, query: HierarchyQuery) {
   const offset = query.from === undefined ? 0 : parseToken(query.from, query);
   const joinedRooms = new Set((await membershipsOfUser(app.db, userId, ['join'])).map((row) => row.room_id));
-  const root = await loadRoom(app, rootId);
+  const root = await loadRoomPreview(app, rootId, ['m.space.child']);
   if (!root || !(await mayPreview(app, userId, root, joinedRooms))) throw forbidden(`You cannot view room ${rootId}`);
 
   const rooms: Array<Record<string, unknown>> = [];
@@ -41,7 +40,7 @@ export async function spaceHierarchy(app: AppContext, userId: string, rootId: st
     const { roomId, depth } = stack.pop()!;
     if (visited.has(roomId)) continue;
     visited.add(roomId);
-    const room = roomId === rootId ? root : await loadRoom(app, roomId);
+    const room = roomId === rootId ? root : await loadRoomPreview(app, roomId, ['m.space.child']);
     if (!room || !(await mayPreview(app, userId, room, joinedRooms))) continue;
     const children = childrenOf(room.state).filter((child) => !query.suggestedOnly || child.json.content.suggested === true);
     rooms.push({ ...(await summaryOf(app, room)), children_state: children.map(strippedChild) });
@@ -50,41 +49,6 @@ export async function spaceHierarchy(app: AppContext, userId: string, rootId: st
   const page = rooms.slice(offset, offset + query.limit);
   const more = rooms.length > offset + query.limit;
   return { rooms: page, ...(more ? { next_batch: formatToken(offset + query.limit, query) } : {}) };
-}
-
-interface LoadedRoom {
-  roomId: string;
-  roomVersion: string;
-  state: EventRow[];
-}
-
-async function loadRoom(app: AppContext, roomId: string): Promise<LoadedRoom | undefined> {
-  const row = await findRoom(app.db, roomId);
-  if (!row) return undefined;
-  const state = await currentStateEvents(app.db, roomId);
-  return { roomId, roomVersion: row.room_version, state: state.filter((event) => SUMMARY_TYPES.includes(event.type) || event.type === 'm.space.child') };
-}
-
-function content(room: LoadedRoom, type: string): Record<string, unknown> {
-  return room.state.find((event) => event.type === type && event.state_key === '')?.json.content ?? {};
-}
-
-/** The spec's list of who may see a room in a hierarchy. */
-async function mayPreview(app: AppContext, userId: string, room: LoadedRoom, joinedRooms: ReadonlySet<string>): Promise<boolean> {
-  const membership = (await findMembership(app.db, room.roomId, userId))?.membership;
-  if (membership === 'join' || membership === 'invite') return true;
-  if (membership === 'ban') return false;
-  if (content(room, 'm.room.history_visibility').history_visibility === 'world_readable') return true;
-  const joinRule = content(room, 'm.room.join_rules').join_rule;
-  if (joinRule === 'public' || joinRule === 'knock' || joinRule === 'knock_restricted') return true;
-  if (joinRule === 'restricted') return allowedRoomIds(room).some((roomId) => joinedRooms.has(roomId));
-  return false;
-}
-
-function allowedRoomIds(room: LoadedRoom): string[] {
-  const allow = content(room, 'm.room.join_rules').allow;
-  if (!Array.isArray(allow)) return [];
-  return allow.filter((entry) => entry?.type === 'm.room_membership' && typeof entry.room_id === 'string').map((entry) => entry.room_id as string);
 }
 
 /** Valid children (a non-empty `via`), in the spec's order: `order` (if a valid string), then timestamp, then room ID. */
@@ -105,30 +69,6 @@ function childrenOf(state: readonly EventRow[]): EventRow[] {
 
 function strippedChild(event: EventRow) {
   return { type: event.type, state_key: event.state_key ?? '', content: event.json.content, sender: event.sender, origin_server_ts: Number(event.origin_server_ts) };
-}
-
-async function summaryOf(app: AppContext, room: LoadedRoom): Promise<Record<string, unknown>> {
-  const text = (type: string, key: string) => {
-    const value = content(room, type)[key];
-    return typeof value === 'string' ? value : undefined;
-  };
-  const allowed = allowedRoomIds(room);
-  const summary: Record<string, unknown> = {
-    room_id: room.roomId,
-    num_joined_members: (await joinedMembers(app.db, room.roomId)).length,
-    world_readable: text('m.room.history_visibility', 'history_visibility') === 'world_readable',
-    guest_can_join: text('m.room.guest_access', 'guest_access') === 'can_join',
-    join_rule: text('m.room.join_rules', 'join_rule') ?? 'invite',
-    room_version: room.roomVersion,
-    name: text('m.room.name', 'name'),
-    topic: text('m.room.topic', 'topic'),
-    avatar_url: text('m.room.avatar', 'url'),
-    canonical_alias: text('m.room.canonical_alias', 'alias'),
-    room_type: text('m.room.create', 'type'),
-    encryption: text('m.room.encryption', 'algorithm'),
-    ...(allowed.length > 0 ? { allowed_room_ids: allowed } : {}),
-  };
-  return Object.fromEntries(Object.entries(summary).filter(([, value]) => value !== undefined));
 }
 
 function formatToken(offset: number, query: HierarchyQuery): string {

@@ -77,3 +77,29 @@ test('hierarchy refusals: a space the caller cannot see, an unknown room, bad pa
     await assertRefusal(result, { method: 'GET', path: path(ids.S), status: 400, errcode: 'M_INVALID_PARAM' });
   }
 });
+
+test('room summary: public rooms for anyone (by ID or alias), private rooms for members and invitees only, 404 otherwise', async () => {
+  const summaryPath = (room: string) => `/_matrix/client/v1/room_summary/${encodeURIComponent(room)}`;
+  const get = (room: string, user?: TestUser) => request(server.url, 'GET', summaryPath(room), { token: user?.accessToken });
+  const open = await createRoom(server, alice, { preset: 'public_chat', name: 'Open', topic: 'All welcome', room_alias_name: 'open-summary' });
+  const anonymous = await get('#open-summary:localhost');
+  assert.equal(anonymous.status, 200, JSON.stringify(anonymous.body));
+  await assertMatchesSpec({ method: 'GET', path: summaryPath(open), status: 200, body: anonymous.body });
+  assert.equal(anonymous.body.room_id, open);
+  assert.equal(anonymous.body.name, 'Open');
+  assert.equal(anonymous.body.topic, 'All welcome');
+  assert.equal(anonymous.body.room_version, '11');
+  assert.equal(anonymous.body.membership, undefined, 'no membership without a token');
+  assert.equal((await get(open, alice)).body.membership, 'join');
+
+  const closed = await createRoom(server, alice, { preset: 'private_chat', name: 'Closed' });
+  const notFound = { method: 'GET', path: summaryPath(closed), status: 404, errcode: 'M_NOT_FOUND' };
+  await assertRefusal(await get(closed), notFound);
+  await assertRefusal(await get(closed, bob), notFound);
+  assert.equal((await get(closed, alice)).body.name, 'Closed');
+  await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(closed)}/invite`, { token: alice.accessToken, body: { user_id: bob.userId } });
+  const invited = await get(closed, bob);
+  assert.equal(invited.status, 200);
+  assert.equal(invited.body.membership, 'invite');
+  for (const unknown of ['!nowhere:localhost', '#nothing:localhost', 'not-a-room']) await assertRefusal(await get(unknown, bob), { ...notFound, path: summaryPath('!x:localhost') });
+});

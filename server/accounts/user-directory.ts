@@ -13,7 +13,7 @@ export interface UserSearchResult {
 
 /**
  * POST /user_directory/search, as Synapse does by default: users who share a
- * room with the searcher or are in a public room, matched on user ID or
+ * room with the searcher or are in a public or world-readable room, matched on user ID or
  * display name. An empty (or blank) term finds nobody.
  */
 export async function searchUsers(app: AppContext, searcher: string, term: string, limit: number): Promise<UserSearchResult> {

@@ -36,6 +36,11 @@ import { mountUserDirectory } from './client/user-directory.ts';
 import { mountAppservicePing } from './appservice/ping.ts';
 import { mountThirdParty } from './client/third-party.ts';
 import { mountTags } from './client/tags.ts';
+import { mountRelations } from './client/relations.ts';
+import { mountRoomUpgrade } from './client/room-upgrade.ts';
+import { mountSearch } from './client/search.ts';
+import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
+import { mountRoomSummary } from './client/room-summary.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -75,4 +80,9 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountAppservicePing(router, app);
   mountThirdParty(router, app);
   mountTags(router, app);
+  mountRelations(router, app);
+  mountRoomUpgrade(router, app);
+  mountSearch(router, app);
+  mountSpaceHierarchy(router, app);
+  mountRoomSummary(router, app);
 }

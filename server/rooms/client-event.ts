@@ -2,6 +2,7 @@ import type { Queryable } from '../storage/database.ts';
 import { findEvents } from '../storage/queries/events.ts';
 import { replacedStateOf } from '../storage/queries/room-state.ts';
 import type { EventRow } from '../storage/tables/rooms.ts';
+import { bundleAggregations, type BundleDepth } from './bundled-aggregations.ts';
 
 /** Spec: ClientEvent, the form clients receive (no hashes, signatures or DAG fields). */
 export interface ClientEvent {
@@ -24,16 +25,17 @@ export interface Viewer {
 
 /**
  * Client form of stored events, with `unsigned.age`, the sender's
- * `transaction_id`, `redacted_because` for redacted events, and for state
- * events the `prev_content` of the state they replaced. `withRoomId`
+ * `transaction_id`, `redacted_because` for redacted events, for state
+ * events the `prev_content` of the state they replaced, and for a reader
+ * the bundled aggregations (`unsigned["m.relations"]`). `withRoomId`
  * false gives sync's ClientEventWithoutRoomID.
  */
-export async function toClientEvents(db: Queryable, rows: readonly EventRow[], viewer: Viewer | undefined, withRoomId = true): Promise<ClientEvent[]> {
+export async function toClientEvents(db: Queryable, rows: readonly EventRow[], viewer: Viewer | undefined, withRoomId = true, bundle: BundleDepth = 'all'): Promise<ClientEvent[]> {
   const redactionIds = rows.map((row) => row.redacted_because).filter((id): id is string => id !== null);
   const redactions = new Map((await findEvents(db, redactionIds)).map((row) => [row.event_id, row]));
   const replaced = await replacedStateOf(db, rows.filter((row) => row.state_key !== null).map((row) => row.event_id));
   const now = Date.now();
-  return rows.map((row) => {
+  const events = rows.map((row) => {
     const event = clientEventOf(row, viewer, now, withRoomId);
     const redaction = row.redacted_because ? redactions.get(row.redacted_because) : undefined;
     if (redaction) event.unsigned.redacted_because = clientEventOf(redaction, undefined, now, true);
@@ -45,6 +47,9 @@ export async function toClientEvents(db: Queryable, rows: readonly EventRow[], v
     }
     return event;
   });
+  // Aggregations depend on the reader (visibility, participation); redaction events are shown without.
+  if (viewer) await bundleAggregations(db, rows, events, viewer, bundle, (children, depth) => toClientEvents(db, children, viewer, withRoomId, depth));
+  return events;
 }
 
 function clientEventOf(row: EventRow, viewer: Viewer | undefined, now: number, withRoomId: boolean): ClientEvent {

@@ -51,7 +51,8 @@ export async function listPublishedRooms(app: AppContext, query: DirectoryQuery)
   for (const room of rooms) summaries.push(await summaryOf(app, room.room_id, room.joined));
   const term = query.searchTerm?.toLowerCase();
   const matching = summaries.filter((summary) => {
-    if (query.roomTypes && !query.roomTypes.includes(summary.room_type ?? null)) return false;
+    // Spec: an empty `room_types` is no filter; `null` in it stands for rooms without a type.
+    if (query.roomTypes?.length && !query.roomTypes.includes(summary.room_type ?? null)) return false;
     if (!term) return true;
     return [summary.name, summary.topic, summary.canonical_alias, summary.room_id].some((text) => text?.toLowerCase().includes(term));
   });

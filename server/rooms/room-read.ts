@@ -54,12 +54,16 @@ export interface MembersQuery {
 export async function roomMembers(app: AppContext, viewer: Viewer, roomId: string, query: MembersQuery): Promise<ClientEvent[]> {
   const readable = await readableStatePosition(app, viewer.userId, roomId);
   const position = query.at === undefined ? readable : Math.min(readable, query.at);
-  const rows = (await stateEventsAt(app.db, roomId, position, { types: ['m.room.member'] })).filter((row) => {
-    const membership = row.json.content.membership;
-    if (query.membership !== undefined && membership !== query.membership) return false;
-    return query.notMembership === undefined || membership !== query.notMembership;
-  });
+  const rows = (await stateEventsAt(app.db, roomId, position, { types: ['m.room.member'] })).filter((row) => membershipWanted(row.json.content.membership, query));
   return toClientEvents(app.db, rows, viewer);
+}
+
+/** Spec: `membership` and `not_membership` together are an "or": is `membership`, or is not `not_membership`. */
+function membershipWanted(membership: unknown, query: MembersQuery): boolean {
+  const is = query.membership === undefined ? undefined : membership === query.membership;
+  const isNot = query.notMembership === undefined ? undefined : membership !== query.notMembership;
+  if (is === undefined && isNot === undefined) return true;
+  return is === true || isNot === true;
 }
 
 /** GET /rooms/{roomId}/joined_members: only for members; display names and avatars by user. */

@@ -31,7 +31,8 @@ export async function readLimitOf(db: Queryable, userId: string, roomId: string)
   return { membership: row.membership, upTo: stillThere ? Number.POSITIVE_INFINITY : row.stream_ordering, forgotten: row.forgotten };
 }
 
-export async function filterVisibleEvents(db: Queryable, userId: string, roomId: string, rows: readonly EventRow[]): Promise<EventRow[]> {
+/** Works on anything with a position (full rows, or the light summaries bundling reads). */
+export async function filterVisibleEvents<T extends Pick<EventRow, 'stream_ordering'>>(db: Queryable, userId: string, roomId: string, rows: readonly T[]): Promise<T[]> {
   if (rows.length === 0) return [];
   const limit = await readLimitOf(db, userId, roomId);
   const highest = Math.max(...rows.map((row) => row.stream_ordering));

@@ -42,7 +42,7 @@ export interface TestUser {
 export async function registerUser(
   baseUrl: string,
   localpart: string,
-  options: { password?: string; admin?: boolean; secret?: string } = {},
+  options: { password?: string; admin?: boolean; secret?: string; displayname?: string } = {},
 ): Promise<TestUser> {
   const password = options.password ?? `pw-${localpart}-secret`;
   const admin = options.admin ?? false;
@@ -51,7 +51,7 @@ export async function registerUser(
     .update([nonceBody.nonce, localpart, password, admin ? 'admin' : 'notadmin'].join('\0'))
     .digest('hex');
   const result = await request(baseUrl, 'POST', '/_synapse/admin/v1/register', {
-    body: { nonce: nonceBody.nonce, username: localpart, password, admin, mac },
+    body: { nonce: nonceBody.nonce, username: localpart, password, admin, mac, ...(options.displayname ? { displayname: options.displayname } : {}) },
   });
   if (result.status !== 200) throw new Error(`registering ${localpart} failed: ${JSON.stringify(result.body)}`);
   return { userId: result.body.user_id, accessToken: result.body.access_token, deviceId: result.body.device_id, password };

@@ -1,26 +1,20 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import { badJson, invalidParam } from '../../errors.ts';
+import { invalidParam } from '../../errors.ts';
 import { route } from '../../http/route.ts';
 import { consumeMessageRate } from '../../http/message-rate.ts';
 import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.ts';
 import { DEFAULT_MESSAGES_LIMIT, eventContext, MAX_MESSAGES_LIMIT, paginateRoom } from '../../rooms/messages.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
 import { roomEvent } from '../../rooms/room-read.ts';
+import { parseRoomEventFilter } from '../../rooms/room-event-filter.ts';
 import { parseRoomPosition } from '../../sync/stream-token.ts';
 import { EventContent, EventId, EventType, Reason, RoomId, TxnId } from './room-params.ts';
 
 const SendParams = z.object({ roomId: RoomId, eventType: EventType, txnId: TxnId });
 const RedactParams = z.object({ roomId: RoomId, eventId: EventId, txnId: TxnId });
 const EventParams = z.object({ roomId: RoomId, eventId: EventId });
-const RoomEventFilter = z.looseObject({
-  types: z.array(z.string()).max(100).optional(),
-  not_types: z.array(z.string()).max(100).optional(),
-  senders: z.array(z.string()).max(100).optional(),
-  not_senders: z.array(z.string()).max(100).optional(),
-  lazy_load_members: z.boolean().optional(),
-});
 const MessagesQuery = z.object({
   from: z.string().max(128).optional(),
   to: z.string().max(128).optional(),
@@ -72,7 +66,7 @@ export function mountRoomEvents(router: Router, app: AppContext): void {
     router,
     app,
     { method: 'GET', path: '/_matrix/client/v3/rooms/:roomId/context/:eventId', auth: 'user', params: EventParams, query: ContextQuery },
-    async ({ app, caller, params, query }) => eventContext(app, caller, params.roomId, params.eventId, { limit: query.limit, filter: parseFilter(query.filter) }),
+    async ({ app, caller, params, query }) => eventContext(app, caller, params.roomId, params.eventId, { limit: query.limit, filter: parseRoomEventFilter(query.filter) }),
   );
 
   /** GET /_matrix/client/v3/rooms/{roomId}/messages — a page of history the caller may see. */
@@ -82,20 +76,7 @@ export function mountRoomEvents(router: Router, app: AppContext): void {
       to: query.to === undefined ? undefined : parseRoomPosition(query.to, 'to'),
       direction: query.dir,
       limit: query.limit,
-      filter: parseFilter(query.filter),
+      filter: parseRoomEventFilter(query.filter),
     }),
   );
-}
-
-function parseFilter(text: string | undefined): z.output<typeof RoomEventFilter> {
-  if (text === undefined) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw badJson('filter is not valid JSON');
-  }
-  const result = RoomEventFilter.safeParse(json);
-  if (!result.success) throw invalidParam(`filter is not a valid RoomEventFilter: ${result.error.issues[0]?.message ?? 'invalid'}`);
-  return result.data;
 }

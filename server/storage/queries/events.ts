@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Queryable, Tx } from '../database.ts';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Database, Queryable, Tx } from '../database.ts';
 import type { EventRow, NewEventRow } from '../tables/rooms.ts';
 import type { PersistentEvent } from '../../rooms/event.ts';
 
@@ -59,6 +59,8 @@ export interface EventRange {
   notTypes?: readonly string[];
   senders?: readonly string[];
   notSenders?: readonly string[];
+  /** true: only events whose content has a `url`; false: only those without. */
+  containsUrl?: boolean;
 }
 
 /** A room's events with positions in (after, upTo], oldest or newest first; uses (room_id, stream_ordering). */
@@ -69,14 +71,22 @@ export async function eventsInRange(db: Queryable, range: EventRange): Promise<E
     .where('room_id', '=', range.roomId)
     .where('stream_ordering', '>', range.after)
     .where('stream_ordering', '<=', range.upTo);
-  if (range.types?.length) query = query.where('type', 'in', [...range.types]);
-  if (range.notTypes?.length) query = query.where('type', 'not in', [...range.notTypes]);
-  if (range.senders?.length) query = query.where('sender', 'in', [...range.senders]);
+  // An empty `types` list matches nothing (spec); an empty `not_types` excludes nothing.
+  if (range.types) query = query.where((eb) => eb.or(range.types!.map((pattern) => typeMatch(eb, pattern))));
+  if (range.notTypes?.length) query = query.where((eb) => eb.not(eb.or(range.notTypes!.map((pattern) => typeMatch(eb, pattern)))));
+  if (range.senders) query = range.senders.length ? query.where('sender', 'in', [...range.senders]) : query.where(sql<boolean>`false`);
   if (range.notSenders?.length) query = query.where('sender', 'not in', [...range.notSenders]);
+  if (range.containsUrl !== undefined) query = query.where(sql<boolean>`(json->'content' ? 'url') = ${range.containsUrl}`);
   return query
     .orderBy('stream_ordering', range.direction === 'forwards' ? 'asc' : 'desc')
     .limit(range.limit)
     .execute();
+}
+
+/** A filter type pattern: exact, or with `*` wildcards as a LIKE pattern (other LIKE metacharacters escaped). */
+function typeMatch(eb: ExpressionBuilder<Database, 'events'>, pattern: string) {
+  if (!pattern.includes('*')) return eb('type', '=', pattern);
+  return eb('type', 'like', pattern.replace(/[\\%_]/g, '\\$&').replaceAll('*', '%'));
 }
 
 /** Of `roomIds`, those with an event in (after, upTo]. */

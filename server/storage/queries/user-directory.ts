@@ -10,7 +10,8 @@ export interface DirectoryUser {
 /**
  * Users whose ID or display name contains `term` (case-insensitive), among
  * those the searcher may discover: users sharing a joined room with them and
- * users joined to a room whose join rule is public. Deactivated users never
+ * users joined to a room whose join rule is public or whose history is
+ * world-readable (the spec's minimum). Deactivated users never
  * appear. At most `limit` rows, display-name matches first.
  */
 export async function searchUserDirectory(db: Queryable, searcher: string, term: string, limit: number): Promise<DirectoryUser[]> {
@@ -27,7 +28,11 @@ export async function searchUserDirectory(db: Queryable, searcher: string, term:
             m.room_id IN (SELECT mine.room_id FROM room_memberships mine WHERE mine.user_id = ${searcher} AND mine.membership = 'join')
             OR m.room_id IN (
               SELECT cs.room_id FROM current_state cs JOIN events e ON e.event_id = cs.event_id
-              WHERE cs.type = 'm.room.join_rules' AND cs.state_key = '' AND e.json->'content'->>'join_rule' = 'public'
+              WHERE cs.state_key = '' AND (
+                (cs.type = 'm.room.join_rules' AND e.json->'content'->>'join_rule' = 'public')
+                -- Spec: users in world-readable rooms are discoverable too.
+                OR (cs.type = 'm.room.history_visibility' AND e.json->'content'->>'history_visibility' = 'world_readable')
+              )
             )
           )
       )

@@ -1,0 +1,120 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { registerUser, request, type TestUser } from '../support/http.ts';
+import { assertEventMatchesSpec, assertMatchesSpec } from '../support/spec-schema.ts';
+import { assertRefusal } from '../support/refusals.ts';
+import { createRoom, putState, roomGet, roomPost, roomSnapshot, say, sendMessage } from '../support/rooms.ts';
+
+let server: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+let mallory: TestUser;
+let stranger: TestUser;
+
+before(async () => {
+  server = await startTestServer();
+  alice = await registerUser(server.url, 'alice');
+  bob = await registerUser(server.url, 'bob');
+  mallory = await registerUser(server.url, 'mallory');
+  stranger = await registerUser(server.url, 'stranger');
+});
+after(() => server.stop());
+
+const path = (roomId: string, rest: string) => `/_matrix/client/v3/rooms/${roomId}/${rest}`;
+const upgrade = (user: TestUser, roomId: string, body: unknown) => request(server.url, 'POST', path(encodeURIComponent(roomId), 'upgrade'), { token: user.accessToken, body });
+const stateContent = async (user: TestUser, roomId: string, type: string, stateKey = '') => {
+  const result = await roomGet(server, user, roomId, `state/${type}/${encodeURIComponent(stateKey)}`);
+  return result.status === 200 ? result.body : undefined;
+};
+
+test('upgrade: a tombstone in the old room, a new room with its predecessor and the old room\'s state, bans, aliases and listing', async () => {
+  const oldRoom = await createRoom(server, alice, {
+    room_version: '10',
+    preset: 'public_chat',
+    visibility: 'public',
+    name: 'Ops',
+    topic: 'Operations',
+    room_alias_name: 'ops',
+    creation_content: { type: 'org.example.kind' },
+    initial_state: [{ type: 'm.room.encryption', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
+    power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 50 }, events: { 'm.room.tombstone': 100, 'm.room.topic': 50 } },
+  });
+  await roomPost(server, bob, oldRoom, 'join');
+  await roomPost(server, mallory, oldRoom, 'join');
+  await roomPost(server, alice, oldRoom, 'ban', { user_id: mallory.userId, reason: 'spam' });
+  const lastBefore = await say(server, alice, oldRoom, 'moving on');
+
+  const result = await upgrade(alice, oldRoom, { new_version: '11' });
+  assert.equal(result.status, 200, JSON.stringify(result.body));
+  await assertMatchesSpec({ method: 'POST', path: path(oldRoom, 'upgrade'), status: 200, body: result.body });
+  const newRoom = result.body.replacement_room as string;
+  assert.notEqual(newRoom, oldRoom);
+
+  const tombstone = await roomGet(server, bob, oldRoom, 'state/m.room.tombstone/?format=event');
+  assert.equal(tombstone.body.content.replacement_room, newRoom);
+  assert.equal(tombstone.body.sender, alice.userId);
+  await assertEventMatchesSpec(tombstone.body);
+
+  const create = await roomGet(server, alice, newRoom, 'state/m.room.create/?format=event');
+  await assertEventMatchesSpec(create.body);
+  assert.equal(create.body.content.room_version, '11');
+  assert.deepEqual(create.body.content.predecessor, { room_id: oldRoom, event_id: lastBefore });
+  assert.equal(create.body.content.type, 'org.example.kind', 'creation content such as the room type is kept');
+  assert.equal(create.body.content.creator, undefined, 'v11 has no creator field');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.name')).name, 'Ops');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.topic')).topic, 'Operations');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.join_rules')).join_rule, 'public');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.encryption')).algorithm, 'm.megolm.v1.aes-sha2');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.canonical_alias')).alias, '#ops:localhost');
+  const levels = await stateContent(alice, newRoom, 'm.room.power_levels');
+  assert.equal(levels.users[bob.userId], 50);
+  assert.equal(levels.events['m.room.tombstone'], 100);
+  assert.equal((await stateContent(alice, newRoom, 'm.room.member', mallory.userId)).membership, 'ban', 'bans carry over');
+  assert.equal((await stateContent(alice, newRoom, 'm.room.member', bob.userId)), undefined, 'members are not moved: they follow the tombstone');
+
+  const alias = await request(server.url, 'GET', `/_matrix/client/v3/directory/room/${encodeURIComponent('#ops:localhost')}`);
+  assert.equal(alias.body.room_id, newRoom, 'local aliases point at the new room');
+  const listed = await request(server.url, 'GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent(newRoom)}`);
+  assert.equal(listed.body.visibility, 'public');
+  assert.equal((await request(server.url, 'GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent(oldRoom)}`)).body.visibility, 'private');
+
+  // The old room is restricted: ordinary members can no longer speak or invite there.
+  const oldLevels = await stateContent(alice, oldRoom, 'm.room.power_levels');
+  assert.ok(oldLevels.events_default >= 50 && oldLevels.invite >= 50);
+  const blocked = await sendMessage(server, stranger, oldRoom);
+  assert.equal(blocked.status, 403);
+  assert.equal((await say(server, bob, oldRoom, 'bob is a moderator')).length > 0, true);
+  assert.equal((await roomPost(server, bob, newRoom, 'join')).status, 200, 'members join the new room');
+});
+
+test('upgrade refusals: under-powered, not a member, unsupported or missing version; nothing changes', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  await roomPost(server, bob, roomId, 'join');
+  const roomsBefore = await server.app.db.selectFrom('rooms').select('room_id').execute();
+  const cases: Array<[TestUser, unknown, number, string]> = [
+    [bob, { new_version: '11' }, 403, 'M_FORBIDDEN'],
+    [stranger, { new_version: '11' }, 403, 'M_FORBIDDEN'],
+    [alice, { new_version: '9' }, 400, 'M_UNSUPPORTED_ROOM_VERSION'],
+    [alice, { new_version: 11 }, 400, 'M_BAD_JSON'],
+    [alice, {}, 400, 'M_MISSING_PARAM'],
+  ];
+  for (const [user, body, status, errcode] of cases) {
+    const before = await roomSnapshot(server, roomId);
+    await assertRefusal(await upgrade(user, roomId, body), { method: 'POST', path: path(roomId, 'upgrade'), status, errcode, checkSpec: status === 400 });
+    assert.deepEqual(await roomSnapshot(server, roomId), before, `${JSON.stringify(body)} by ${user.userId} changed the room`);
+  }
+  assert.deepEqual(await server.app.db.selectFrom('rooms').select('room_id').execute(), roomsBefore, 'no replacement room was left behind');
+  await assertRefusal(await upgrade(alice, '!unknown:localhost', { new_version: '11' }), { method: 'POST', path: path('!unknown:localhost', 'upgrade'), status: 404, errcode: 'M_NOT_FOUND', checkSpec: false });
+
+  // An upgrader who may tombstone but not set power levels in the old room still upgrades; the copy raises then restores their level.
+  const delegated = await createRoom(server, alice, { preset: 'public_chat', power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 60 }, events: { 'm.room.tombstone': 60, 'm.room.power_levels': 100 } } });
+  await roomPost(server, bob, delegated, 'join');
+  await putState(server, alice, delegated, 'm.room.name', '', { name: 'Delegated' });
+  const byBob = await upgrade(bob, delegated, { new_version: '11' });
+  assert.equal(byBob.status, 200, JSON.stringify(byBob.body));
+  const replacement = byBob.body.replacement_room;
+  assert.equal((await stateContent(bob, replacement, 'm.room.power_levels')).users[bob.userId], 60, 'the level bob had, after the copy');
+  assert.equal((await stateContent(bob, replacement, 'm.room.name')).name, 'Delegated');
+  assert.equal((await stateContent(bob, delegated, 'm.room.power_levels')).events_default ?? 0, 0, 'bob could not restrict the old room; the upgrade went ahead');
+});

@@ -17,6 +17,7 @@ import { defineJobs } from './jobs/job-definitions.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
+import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -38,6 +39,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
+  let fanout: RoomEventFanout | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -45,12 +47,15 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     const roomEvents = await createRoomEventStream(database.db, notifier);
     const app = buildAppContext(config, logger, database, { notifier, roomEvents, appservices });
     jobs = app.jobs;
+    // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
+    fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, roomEvents, logger) : undefined;
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
-    return await listen(app, database);
+    return await listen(app, database, fanout);
   } catch (error) {
+    await fanout?.stop().catch(() => undefined);
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
@@ -85,7 +90,7 @@ export function buildAppContext(
   };
 }
 
-async function listen(app: AppContext, database: DatabaseHandle): Promise<Homeserver> {
+async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEventFanout | undefined): Promise<Homeserver> {
   const servers: Server[] = [];
   const urls: string[] = [];
   let metricsUrl: string | undefined;
@@ -116,7 +121,8 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       // Long-polling /sync requests answer now instead of holding shutdown for their timeout.
       app.notifier.stop();
       await Promise.all(servers.map((server) => closeServer(server)));
-      // After the listeners: requests finishing may still enqueue.
+      // After the listeners: requests finishing may still enqueue and announce.
+      await fanout?.stop();
       await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');

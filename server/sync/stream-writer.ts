@@ -16,6 +16,10 @@ export interface RoomEventStream {
   allocate(tx: Tx, hooks: TxHooks): Promise<{ position: number; wake: Set<string> }>;
   /** Called whenever `currentPosition()` advances (appservice delivery follows the stream this way). */
   onVisible(listener: (position: number) => void): void;
+  /** Called with each position this process wrote, and the users it concerns, once it is visible (to tell other processes). */
+  onLocalVisible(listener: (position: number, users: ReadonlySet<string>) => void): void;
+  /** Another process announced `position` visible: advance to it (once local writers allow) and wake `users` then. */
+  observeRemote(position: number, users: Iterable<string>): void;
 }
 
 export async function createRoomEventStream(db: Db, notifier: Notifier): Promise<RoomEventStream> {
@@ -26,10 +30,19 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
   const tracker: PositionTracker = createLocalPositionTracker(max ?? 0);
   /** Committed positions not yet visible, with the users to wake when they become so. */
   const waiting = new Map<number, Set<string>>();
+  /** The same for positions other processes wrote (woken here, never announced again). */
+  const remoteWaiting = new Map<number, Set<string>>();
+  const localVisible = new Set<(position: number, users: ReadonlySet<string>) => void>();
   tracker.onAdvance((current) => {
     for (const [position, users] of waiting) {
       if (position > current) continue;
       waiting.delete(position);
+      notifier.touch('room', users, position);
+      for (const listener of localVisible) listener(position, users);
+    }
+    for (const [position, users] of remoteWaiting) {
+      if (position > current) continue;
+      remoteWaiting.delete(position);
       notifier.touch('room', users, position);
     }
   });
@@ -38,6 +51,17 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
     currentPosition: () => tracker.currentPosition(),
     onVisible(listener) {
       tracker.onAdvance(listener);
+    },
+    onLocalVisible(listener) {
+      localVisible.add(listener);
+    },
+    observeRemote(position, users) {
+      const set = remoteWaiting.get(position) ?? new Set<string>();
+      for (const user of users) set.add(user);
+      remoteWaiting.set(position, set);
+      tracker.observe(position);
+      // Already visible here (an older announcement): wake at once.
+      if (tracker.currentPosition() >= position && remoteWaiting.delete(position)) notifier.touch('room', set, position);
     },
     async allocate(tx, hooks) {
       const reservation = tracker.reserve();

@@ -81,8 +81,17 @@ for (const [name, startSetup] of Object.entries(setups)) {
       // A room with an alias in the appservice's alias namespace concerns it, though none of its users is there.
       const aliased = await createRoom(server, alice, { preset: 'public_chat', room_alias_name: 'bridge_lobby' });
       await say(server, alice, aliased, 'in the aliased room');
+      // An invite whose target is in its users namespace, in a room none of its users is in.
+      const dm = await createRoom(server, alice, { preset: 'private_chat' });
+      const ghost = await request(server.url, 'POST', '/_matrix/client/v3/register', { token: setup.registration.as_token, body: { type: 'm.login.application_service', username: 'bridge_invitee', inhibit_login: true } });
+      assert.equal(ghost.status, 200);
+      assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/invite`, { token: alice.accessToken, body: { user_id: '@bridge_invitee:localhost' } })).status, 200);
 
-      await waitFor('the messages', async () => (deliveredMessages(fake).length >= 4 ? true : undefined));
+      await waitFor('the messages and the invite', async () =>
+        deliveredMessages(fake).length >= 4 && deliveredEvents(fake).some((event) => event.room_id === dm) ? true : undefined,
+      );
+      const dmEvents = deliveredEvents(fake).filter((event) => event.room_id === dm);
+      assert.deepEqual(dmEvents.map((event) => [event.type, event.state_key, event.content.membership]), [['m.room.member', '@bridge_invitee:localhost', 'invite']]);
       assert.deepEqual(deliveredMessages(fake), ['one', 'two', 'three', 'in the aliased room']);
       const events = deliveredEvents(fake);
       assert.ok(events.some((event) => event.type === 'm.room.member' && event.state_key === '@bridge_bot:localhost' && event.room_id === roomId));
@@ -160,3 +169,32 @@ for (const [name, startSetup] of Object.entries(setups)) {
     });
   });
 }
+
+test('each appservice has its own queue: one that is down does not hold back another', async (t) => {
+  const down = makeRegistration('downed');
+  const up = makeRegistration('healthy');
+  const downFake = await startFakeAppservice(down.hs_token);
+  const upFake = await startFakeAppservice(up.hs_token);
+  down.url = downFake.url;
+  up.url = upFake.url;
+  downFake.down = true;
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([down, up]) });
+  t.after(async () => {
+    await server.stop();
+    await downFake.close();
+    await upFake.close();
+  });
+  const alice = await registerUser(server.url, 'alice');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  for (const registration of [down, up]) {
+    const joined = await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, { token: registration.as_token, body: {} });
+    assert.equal(joined.status, 200);
+  }
+  for (const body of ['a', 'b', 'c']) await say(server, alice, roomId, body);
+  await waitFor('the healthy appservice', async () => (deliveredMessages(upFake).length === 3 ? true : undefined));
+  assert.deepEqual(deliveredMessages(upFake), ['a', 'b', 'c']);
+  assert.equal(downFake.accepted().length, 0);
+  assert.ok(downFake.transactions.length >= 1, 'the other was tried, and refused');
+  const pending = await server.app.db.selectFrom('appservice_transactions').select('appservice_id').execute();
+  assert.deepEqual(pending.map((row) => row.appservice_id), ['downed'], 'only the down appservice has a transaction waiting');
+});

@@ -44,7 +44,8 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const notifier = createNotifier();
-    const roomEvents = await createRoomEventStream(database.db, notifier);
+    // With Redis there may be several API processes: their event writers commit in position order.
+    const roomEvents = await createRoomEventStream(database.db, notifier, { serialiseWriters: Boolean(config.redis_url) });
     const app = buildAppContext(config, logger, database, { notifier, roomEvents, appservices });
     jobs = app.jobs;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.

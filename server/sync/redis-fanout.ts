@@ -26,11 +26,11 @@ interface Announcement {
  * stream to it (once their own writers below it have settled) and wake those
  * users' long-polls. Carries positions and user IDs, never event content.
  *
- * Limits: correct for two writing processes. With three or more, a process
- * may hear of position P from one peer while a third still writes below P
- * (each process knows only its own writers); a shared tracker of in-flight
- * positions is the next step. A lost message (Redis restart) delays wake-ups
- * until the next one, which carries a higher position.
+ * Sound because, with Redis, room-event writers of every process commit in
+ * position order (`serialiseWriters` in stream-writer.ts): a position announced
+ * visible has nothing still being written below it in any process. A lost
+ * message (Redis restart) delays wake-ups until the next one, which carries a
+ * higher position.
  */
 export async function startRoomEventFanout(redisUrl: string, prefix: string, roomEvents: RoomEventStream, logger: Logger): Promise<RoomEventFanout> {
   const origin = randomUUID();

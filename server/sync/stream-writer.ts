@@ -22,7 +22,17 @@ export interface RoomEventStream {
   observeRemote(position: number, users: Iterable<string>): void;
 }
 
-export async function createRoomEventStream(db: Db, notifier: Notifier): Promise<RoomEventStream> {
+/** Transaction-scoped advisory lock that orders room-event writers of every process (see `serialiseWriters`). */
+const ROOM_EVENT_STREAM_LOCK = 0x7061_6c01;
+
+/**
+ * `serialiseWriters` (several API processes): writers take a transaction-scoped
+ * advisory lock before allocating and hold it to commit, so positions commit in
+ * allocation order across processes and a position one process announces
+ * visible has nothing still being written below it anywhere. A single process
+ * tracks its own writers instead and lets them run in parallel.
+ */
+export async function createRoomEventStream(db: Db, notifier: Notifier, options: { serialiseWriters?: boolean } = {}): Promise<RoomEventStream> {
   const { max } = await db
     .selectFrom('events')
     .select((eb) => eb.fn.max<number | null>('stream_ordering').as('max'))
@@ -71,6 +81,7 @@ export async function createRoomEventStream(db: Db, notifier: Notifier): Promise
         if (committed && position !== undefined) waiting.set(position, wake);
         reservation.settle();
       });
+      if (options.serialiseWriters) await sql`SELECT pg_advisory_xact_lock(${ROOM_EVENT_STREAM_LOCK})`.execute(tx);
       const row = await sql<{ position: string }>`SELECT nextval('room_event_stream_seq') AS position`.execute(tx);
       position = Number(row.rows[0].position);
       reservation.assign(position);

@@ -12,6 +12,7 @@ import { redisConfig } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice, type TestRegistration } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { assertEventMatchesSpec } from '../support/spec-schema.ts';
+import { testDevice } from '../support/e2ee-keys.ts';
 
 interface Setup {
   server: TestServer;
@@ -197,4 +198,36 @@ test('each appservice has its own queue: one that is down does not hold back ano
   assert.ok(downFake.transactions.length >= 1, 'the other was tried, and refused');
   const pending = await server.app.db.selectFrom('appservice_transactions').select('appservice_id').execute();
   assert.deepEqual(pending.map((row) => row.appservice_id), ['downed'], 'only the down appservice has a transaction waiting');
+});
+
+test('MSC3202: transactions carry one-time key counts and unused fallback key types of its users’ devices', async (t) => {
+  const registration = makeRegistration('crypto', { 'org.matrix.msc3202': true });
+  const fake = await startFakeAppservice(registration.hs_token);
+  registration.url = fake.url;
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(async () => {
+    await server.stop();
+    await fake.close();
+  });
+  const alice = await registerUser(server.url, 'alice');
+  const as = (method: string, path: string, body?: unknown) => request(server.url, method, path, { token: registration.as_token, body });
+  assert.equal((await as('POST', '/_matrix/client/v3/register', { type: 'm.login.application_service', username: 'crypto_bot1', device_id: 'BOTDEV' })).status, 200);
+  const device = testDevice('@crypto_bot1:localhost', 'BOTDEV');
+  const acting = `user_id=${encodeURIComponent('@crypto_bot1:localhost')}&device_id=BOTDEV`;
+  const uploaded = await as('POST', `/_matrix/client/v3/keys/upload?${acting}`, {
+    device_keys: device.deviceKeys,
+    one_time_keys: device.oneTimeKeys(3),
+    fallback_keys: device.fallbackKey(),
+  });
+  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  assert.equal((await as('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join?user_id=${encodeURIComponent('@crypto_bot1:localhost')}`, {})).status, 200);
+  await say(server, alice, roomId, 'hello bot');
+
+  const withCounts = await waitFor('a transaction mentioning the bot', async () =>
+    fake.accepted().find((transaction) => transaction.body['org.matrix.msc3202.device_one_time_keys_count']?.['@crypto_bot1:localhost']),
+  );
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_one_time_keys_count']['@crypto_bot1:localhost'], { BOTDEV: { signed_curve25519: 3 } });
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_one_time_key_counts'], withCounts.body['org.matrix.msc3202.device_one_time_keys_count']);
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_unused_fallback_key_types']['@crypto_bot1:localhost'], { BOTDEV: ['signed_curve25519'] });
 });

@@ -13,6 +13,7 @@ import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type Fak
 import { waitFor } from '../support/wait-for.ts';
 import { assertEventMatchesSpec } from '../support/spec-schema.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 interface Setup {
   server: TestServer;
@@ -43,18 +44,17 @@ async function start(t: TestContext, redis: ReturnType<typeof redisConfig> | Rec
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
+  const defer = deferStack(t);
+  defer(() => fake.close());
   const server = await startTestServer({ app_service_config_files: files, ...redis });
-  t.after(async () => {
-    await server.stop();
-    await fake.close();
-  });
+  defer(() => server.stop());
   if ('redis' in redis) {
     const worker = await startWorker(
       loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
       logger,
     );
-    // Stopped before the server (after() hooks run in reverse order), while the database still exists.
-    t.after(() => worker.stop());
+    // Stopped before the server, while the database still exists.
+    defer(() => worker.stop());
   }
   const alice = await registerUser(server.url, 'alice');
   return { server, fake, registration, alice };
@@ -138,8 +138,10 @@ for (const [name, startSetup] of Object.entries(setups)) {
       assert.equal(retried.answered, 200);
       assert.equal(retried.txnId, refused.txnId);
       assert.deepEqual(retried.body, refused.body);
-      const pending = await server.app.db.selectFrom('appservice_transactions').selectAll().execute();
-      assert.deepEqual(pending, [], 'an acknowledged transaction is no longer kept');
+      // The row goes once the 200 has reached the homeserver, just after the fake answered.
+      await waitFor('the acknowledged transaction to be forgotten', async () =>
+        (await server.app.db.selectFrom('appservice_transactions').selectAll().execute()).length === 0 ? true : undefined,
+      );
     });
 
     test('while the appservice is down events wait in order; then arrive in batches of at most 100', async (t) => {
@@ -196,8 +198,9 @@ test('each appservice has its own queue: one that is down does not hold back ano
   assert.deepEqual(deliveredMessages(upFake), ['a', 'b', 'c']);
   assert.equal(downFake.accepted().length, 0);
   assert.ok(downFake.transactions.length >= 1, 'the other was tried, and refused');
-  const pending = await server.app.db.selectFrom('appservice_transactions').select('appservice_id').execute();
-  assert.deepEqual(pending.map((row) => row.appservice_id), ['downed'], 'only the down appservice has a transaction waiting');
+  const pendingIds = async () => (await server.app.db.selectFrom('appservice_transactions').select('appservice_id').execute()).map((row) => row.appservice_id);
+  // The healthy one's row goes once its 200 has reached the homeserver.
+  await waitFor('only the down appservice to have a transaction waiting', async () => ((await pendingIds()).join() === 'downed' ? true : undefined));
 });
 
 test('MSC3202: transactions carry one-time key counts and unused fallback key types of its users’ devices', async (t) => {

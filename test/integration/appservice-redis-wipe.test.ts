@@ -12,6 +12,7 @@ import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 /** Deletes every key under the prefix (never FLUSHALL: the test Redis is shared). */
 async function wipePrefix(url: string, prefix: string): Promise<number> {
@@ -35,14 +36,14 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
+  const defer = deferStack(t);
+  defer(() => fake.close());
   const server = await startTestServer({ app_service_config_files: files, ...redis });
-  t.after(async () => {
-    await server.stop();
-    await fake.close();
-  });
+  defer(() => server.stop());
   const workerConfig = loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } });
   const logger = createLogger('silent');
   const first = await startWorker(workerConfig, logger);
+  defer(() => first.stop());
 
   const alice = await registerUser(server.url, 'alice');
   const roomId = await createRoom(server, alice, { preset: 'public_chat' });
@@ -56,7 +57,7 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
   assert.ok((await wipePrefix(redisUrl, redis.redis_key_prefix!)) > 0, 'there were job keys to lose');
   fake.down = false;
   const second = await startWorker(workerConfig, logger);
-  t.after(() => second.stop());
+  defer(() => second.stop());
 
   await waitFor('the pending delivery', async () => {
     const bodies = fake.accepted().flatMap((transaction) => transaction.body.events).filter((event: any) => event.type === 'm.room.message').map((event: any) => event.content.body);

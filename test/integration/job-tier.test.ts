@@ -8,6 +8,7 @@ import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { startTestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 const logger = createLogger('silent');
 
@@ -36,8 +37,9 @@ test('with Redis the API process only enqueues, and a worker process runs the jo
   const redisUrl = redisUrlOrSkip(t);
   if (!redisUrl) return;
   const redis = redisConfig(redisUrl);
+  const defer = deferStack(t);
   const server = await startTestServer({ ...redis });
-  t.after(() => server.stop());
+  defer(() => server.stop());
   const handled: Array<{ where: string; text: string }> = [];
   server.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'api', ...data }) });
   // The scheduled to-device expiry lives in Redis, so any worker picks it up.
@@ -49,7 +51,7 @@ test('with Redis the API process only enqueues, and a worker process runs the jo
     logger,
     { metricsPort: 0 },
   );
-  t.after(() => worker.stop());
+  defer(() => worker.stop());
   worker.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'worker', ...data }) });
   await worker.app.jobs.startProcessing();
   await waitFor('the worker to run it', async () => (handled.length === 1 ? true : undefined));

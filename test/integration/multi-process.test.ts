@@ -9,13 +9,15 @@ import { createRoom, roomPost, say, syncOnce } from '../support/rooms.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 test('two API processes on one Postgres and Redis: a long-poll on one wakes for an event persisted by the other', { timeout: 60_000 }, async (t) => {
   const redisUrl = redisUrlOrSkip(t);
   if (!redisUrl) return;
   const redis = redisConfig(redisUrl);
+  const defer = deferStack(t);
   const first = await startTestServer({ ...redis });
-  t.after(() => first.stop());
+  defer(() => first.stop());
   // The second process: same database, data dir (signing key) and Redis prefix.
   const secondHomeserver = await startHomeserver(
     loadConfig({
@@ -32,7 +34,7 @@ test('two API processes on one Postgres and Redis: a long-poll on one wakes for 
   );
   const second = { ...secondHomeserver, url: secondHomeserver.urls[0] } as unknown as TestServer;
   // Stopped before the first, whose stop drops the database.
-  t.after(() => secondHomeserver.stop());
+  defer(() => secondHomeserver.stop());
 
   const alice = await registerUser(first.url, 'alice');
   const bob = await registerUser(second.url, 'bob');

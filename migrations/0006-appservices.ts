@@ -27,6 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('events', 'jsonb', (col) => col.notNull())
     .addColumn('ephemeral', 'jsonb', (col) => col.notNull().defaultTo(sql`'[]'::jsonb`))
     .addColumn('to_device', 'jsonb', (col) => col.notNull().defaultTo(sql`'[]'::jsonb`))
+    // MSC3202 fields (one-time key counts, unused fallback key types) as of when the transaction was built.
+    .addColumn('extensions', 'jsonb', (col) => col.notNull().defaultTo(sql`'{}'::jsonb`))
     // The highest room-event position this transaction covers.
     .addColumn('last_position', 'bigint', (col) => col.notNull())
     .addColumn('created_ts', 'bigint', (col) => col.notNull())

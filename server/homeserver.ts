@@ -22,6 +22,7 @@ import { defineJobs } from './jobs/job-definitions.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
+import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
@@ -49,17 +50,21 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
+  let fanout: RoomEventFanout | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-    const app = buildAppContext(config, logger, database, { ...(await createStreams(database, logger)), appservices });
+    const app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
     jobs = app.jobs;
+    // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
+    fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, app.roomEvents, logger) : undefined;
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
-    return await listen(app, database);
+    return await listen(app, database, fanout);
   } catch (error) {
+    await fanout?.stop().catch(() => undefined);
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
@@ -67,11 +72,12 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
 }
 
 /** The notifier and every sync stream's writer side, positioned at what the database holds. */
-export async function createStreams(database: DatabaseHandle, logger: Logger): Promise<Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams> {
+export async function createStreams(config: Readonly<Config>, database: DatabaseHandle, logger: Logger): Promise<Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams> {
   const notifier = createNotifier();
   return {
     notifier,
-    roomEvents: await createRoomEventStream(database.db, notifier),
+    // With Redis there may be several API processes: their event writers commit in position order.
+    roomEvents: await createRoomEventStream(database.db, notifier, { serialiseWriters: Boolean(config.redis_url) }),
     e2eeStreams: await createE2eeStreams(database.db),
     ...(await createUserDataStreams(database.db, notifier, logger)),
   };
@@ -108,7 +114,7 @@ export function buildAppContext(
   return app;
 }
 
-async function listen(app: AppContext, database: DatabaseHandle): Promise<Homeserver> {
+async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEventFanout | undefined): Promise<Homeserver> {
   const servers: Server[] = [];
   const urls: string[] = [];
   let metricsUrl: string | undefined;
@@ -146,7 +152,8 @@ async function listen(app: AppContext, database: DatabaseHandle): Promise<Homese
       app.typing.stop();
       stopPresenceSweep();
       await Promise.all(servers.map((server) => closeServer(server)));
-      // After the listeners: requests finishing may still enqueue.
+      // After the listeners: requests finishing may still enqueue and announce.
+      await fanout?.stop();
       await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');

@@ -31,7 +31,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
   try {
     // Migrations take an advisory lock, so a worker and API processes may start together.
     await migrateToLatest(database.db);
-    app = buildAppContext(config, logger, database, { ...(await createStreams(database, logger)), appservices });
+    app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
     await prepareAppservices(app);
     await defineJobs(app);
     await app.jobs.startProcessing();

@@ -28,6 +28,11 @@ export async function wakeDelivery(app: AppContext, appserviceId: string): Promi
   await app.jobs.enqueue<DeliveryJob>(DELIVERY_JOB, { appserviceId }, { jobId: deliveryJobId(appserviceId) });
 }
 
+/** The appservice answered a ping: a delivery backing off after failures is retried now rather than at its next attempt. */
+export async function retryDeliveryNow(app: AppContext, appserviceId: string): Promise<void> {
+  await app.jobs.runNow(DELIVERY_JOB, deliveryJobId(appserviceId));
+}
+
 /** To-device messages were sent to these users: wake the appservices that receive them (MSC2409). */
 export async function wakeDeliveryForUsers(app: AppContext, userIds: Iterable<string>): Promise<void> {
   const users = [...new Set(userIds)];

@@ -16,6 +16,7 @@ import type { EventRow } from '../storage/tables/rooms.ts';
 import { withTransaction } from '../storage/transaction.ts';
 import { isInterested } from './interest.ts';
 import { ownsUser } from './namespaces.ts';
+import { deviceKeyExtensions } from './msc3202.ts';
 import type { Registration } from './registration.ts';
 
 /** Spec leaves the size open; Synapse sends at most 100 events per transaction, and so do we (and 100 to-device messages). */
@@ -61,6 +62,10 @@ export async function nextTransaction(app: AppContext, registration: Registratio
       await advanceAppserviceState(tx, registration.id, positions);
       return { kind: 'none', more };
     }
+    const mentioned = [
+      ...events.rows.flatMap((row) => (row.type === 'm.room.member' && row.state_key !== null ? [row.sender, row.state_key] : [row.sender])),
+      ...toDevice.rows.map((row) => row.recipient_user_id),
+    ];
     const transaction = await insertAppserviceTransaction(tx, {
       appservice_id: registration.id,
       txn_id: state.next_txn_id,
@@ -72,6 +77,7 @@ export async function nextTransaction(app: AppContext, registration: Registratio
         to_user_id: row.recipient_user_id,
         to_device_id: row.recipient_device_id,
       })),
+      extensions: await deviceKeyExtensions(tx, registration, mentioned),
       last_position: events.upTo,
     });
     await advanceAppserviceState(tx, registration.id, { ...positions, next_txn_id: state.next_txn_id + 1 });
@@ -126,7 +132,7 @@ async function chooseToDevice(tx: Tx, registration: Registration, state: Appserv
 
 /** The transaction body, with ephemeral and to-device events under both the stable and the MSC2409 names (matrix-bot-sdk reads only the latter). */
 export function transactionBody(transaction: AppserviceTransactionRow): Record<string, unknown> {
-  const body: Record<string, unknown> = { events: transaction.events };
+  const body: Record<string, unknown> = { ...transaction.extensions, events: transaction.events };
   if (transaction.ephemeral.length > 0) {
     body.ephemeral = transaction.ephemeral;
     body['de.sorunome.msc2409.ephemeral'] = transaction.ephemeral;

@@ -46,6 +46,13 @@ export function createBullmqQueue(redisUrl: string, prefix: string, logger: Logg
         removeOnFail: 1000,
       });
     },
+    async runNow(name, jobId) {
+      const queue = queueFor(name);
+      const id = await queue.getDeduplicationJobId(safeJobId(jobId));
+      const job = id ? await queue.getJob(id) : undefined;
+      // Promoting fails harmlessly if the job moved on meanwhile (it is then running or done).
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    },
     async every(name, intervalMs, data) {
       await queueFor(name).upsertJobScheduler(`every:${name}`.replace(/:/g, '_'), { every: intervalMs }, { name, data });
     },

@@ -21,6 +21,8 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
   /** Ids of jobs running now, with what to run once more after them (enqueued while they ran). */
   const runningIds = new Map<string, { data: unknown } | undefined>();
   const timers = new Set<NodeJS.Timeout>();
+  /** Delayed jobs that have an id, so `runNow` can bring them forward. */
+  const delayedById = new Map<string, { timer: NodeJS.Timeout; job: PendingJob }>();
   const intervals = new Map<string, NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
   let processing = false;
@@ -38,10 +40,12 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
     delayed.set(job.name, (delayed.get(job.name) ?? 0) + 1);
     const timer = setTimeout(() => {
       timers.delete(timer);
+      if (job.jobId) delayedById.delete(job.jobId);
       delayed.set(job.name, (delayed.get(job.name) ?? 1) - 1);
       schedule({ ...job, runAt: 0 });
     }, delay);
     timers.add(timer);
+    if (job.jobId) delayedById.set(job.jobId, { timer, job });
   };
 
   const pump = (name: string) => {
@@ -111,6 +115,15 @@ export function createInProcessQueue(logger: Logger, metrics: JobMetrics): JobQu
         jobIds.add(options.jobId);
       }
       schedule({ name, data, jobId: options.jobId, attempt: 1, runAt: options.runAt ?? 0 });
+    },
+    async runNow(name, jobId) {
+      const entry = delayedById.get(jobId);
+      if (!entry || entry.job.name !== name || stopped) return;
+      clearTimeout(entry.timer);
+      timers.delete(entry.timer);
+      delayedById.delete(jobId);
+      delayed.set(name, (delayed.get(name) ?? 1) - 1);
+      schedule({ ...entry.job, runAt: 0 });
     },
     async every(name, intervalMs, data) {
       clearInterval(intervals.get(name));

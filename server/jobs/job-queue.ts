@@ -39,6 +39,8 @@ export interface JobQueue {
   enqueue<T>(name: string, data: T, options?: EnqueueOptions): Promise<void>;
   /** Runs `name` every `intervalMs`; calling it again with the same name replaces the schedule. */
   every<T>(name: string, intervalMs: number, data: T): Promise<void>;
+  /** If the job with this id is waiting to run later (delayed, or backing off after a failure), run it now. */
+  runNow(name: string, jobId: string): Promise<void>;
   /** Starts processing the defined jobs in this process (after running their `recover`). */
   startProcessing(): Promise<void>;
   /** Jobs waiting or delayed, per name. */

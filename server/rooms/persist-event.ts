@@ -137,7 +137,7 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
   const redactionTarget = draft.type === 'm.room.redaction' ? await checkRedaction(tx, event, authState, room) : undefined;
 
   // Writes from here on: nothing below may refuse the event.
-  const slot = app.roomEvents.reserve(hooks);
+  const slot = await app.roomEvents.reserve(tx, hooks);
   const row = {
     event_id: event.event_id,
     room_id: room.roomId,

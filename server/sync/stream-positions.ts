@@ -18,6 +18,12 @@ export interface PositionTracker {
   currentPosition(): number;
   /** Called (synchronously) whenever `currentPosition()` advances. */
   onAdvance(listener: (position: number) => void): () => void;
+  /**
+   * Another process made everything up to `position` visible (it announced
+   * so over Redis): this process may show it too once its own writers below
+   * it have settled.
+   */
+  observe(position: number): void;
 }
 
 export interface PositionReservation {
@@ -71,6 +77,11 @@ export function createLocalPositionTracker(initial: number): PositionTracker {
       };
     },
     currentPosition: () => current,
+    observe(position) {
+      if (position <= highestAllocated) return;
+      highestAllocated = position;
+      recompute();
+    },
     onAdvance(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

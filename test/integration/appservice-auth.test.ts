@@ -118,6 +118,8 @@ describe('appservice authentication', () => {
     assert.equal(await userExists('@other_ghost:localhost'), false);
     const noToken = await request(server.url, 'POST', path, { body: { type: 'm.login.application_service', username: 'bridge_ghost3' } });
     await assertRefusal(noToken, { status: 401, errcode: 'M_MISSING_TOKEN', method: 'POST', path, checkSpec: false });
+    const unknownToken = await asRequest('POST', path, 'no-such-token', { type: 'm.login.application_service', username: 'bridge_ghost3' });
+    await assertRefusal(unknownToken, { status: 401, errcode: 'M_UNKNOWN_TOKEN', method: 'POST', path, checkSpec: false });
     const userToken = await asRequest('POST', path, alice.accessToken, { type: 'm.login.application_service', username: 'bridge_ghost3' });
     await assertRefusal(userToken, { status: 401, errcode: 'M_UNKNOWN_TOKEN', method: 'POST', path, checkSpec: false });
     const noType = await asRequest('POST', path, bridge.as_token, { username: 'bridge_ghost3' });
@@ -195,6 +197,10 @@ describe('appservice authentication', () => {
     const path = '/_matrix/client/v3/login';
     const outside = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'alice' } });
     await assertRefusal(outside, { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
+    const neverRegistered = await asRequest('POST', path, bridge.as_token, { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_nobody' } });
+    await assertRefusal(neverRegistered, { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
+    const othersToken = await asRequest('POST', path, other.as_token, { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_ghost1' } });
+    await assertRefusal(othersToken, { status: 403, errcode: 'M_FORBIDDEN', method: 'POST', path });
     const noToken = await request(server.url, 'POST', path, { body: { type: 'm.login.application_service', identifier: { type: 'm.id.user', user: 'bridge_ghost1' } } });
     await assertRefusal(noToken, { status: 401, errcode: 'M_UNKNOWN_TOKEN', method: 'POST', path, checkSpec: false });
     // A password login is not spoiled by a stale token the client still sends (only as_tokens count here).

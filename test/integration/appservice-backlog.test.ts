@@ -1,4 +1,4 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,11 +11,12 @@ import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 const EVENTS = 1000;
 
 /** `npm run worker` as a real child process, so it can be killed with SIGKILL. */
-function spawnWorker(t: TestContext, configPath: string, databaseUrl: string): ChildProcess {
+function spawnWorker(defer: (cleanup: () => unknown) => void, configPath: string, databaseUrl: string): ChildProcess {
   const child = spawn(process.execPath, ['server/worker.ts', '--config', configPath], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -25,7 +26,7 @@ function spawnWorker(t: TestContext, configPath: string, databaseUrl: string): C
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`worker exited with ${code}: ${stderr}\n`);
   });
-  t.after(async () => {
+  defer(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
       child.kill('SIGTERM');
@@ -55,14 +56,13 @@ test(`an appservice down while ${EVENTS} events are sent gets all of them in ord
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
+  const defer = deferStack(t);
+  defer(() => fake.close());
   const server = await startTestServer({ app_service_config_files: files, ...redis });
-  t.after(async () => {
-    await server.stop();
-    await fake.close();
-  });
+  defer(() => server.stop());
   const configPath = join(server.dataDir, 'worker.yaml');
   writeFileSync(configPath, stringify({ server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, log_level: 'warn', ...redis }));
-  const first = spawnWorker(t, configPath, server.databaseUrl);
+  const first = spawnWorker(defer, configPath, server.databaseUrl);
 
   const alice = await registerUser(server.url, 'alice');
   const roomId = await createRoom(server, alice, { preset: 'public_chat' });
@@ -83,7 +83,7 @@ test(`an appservice down while ${EVENTS} events are sent gets all of them in ord
   fake.down = false;
   await waitFor('some of the backlog', async () => (fake.accepted().length >= 3 ? true : undefined), 60_000);
   first.kill('SIGKILL');
-  spawnWorker(t, configPath, server.databaseUrl);
+  spawnWorker(defer, configPath, server.databaseUrl);
   fake.delayMs = 0;
 
   const messages = () => uniqueAccepted(fake).flatMap(([, body]) => body.events as any[]).filter((event) => event.type === 'm.room.message').map((event) => event.content.body);

@@ -12,6 +12,8 @@ import { redisConfig } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice, type TestRegistration } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { assertEventMatchesSpec } from '../support/spec-schema.ts';
+import { testDevice } from '../support/e2ee-keys.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 interface Setup {
   server: TestServer;
@@ -42,20 +44,17 @@ async function start(t: TestContext, redis: ReturnType<typeof redisConfig> | Rec
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
+  const defer = deferStack(t);
+  defer(() => fake.close());
   const server = await startTestServer({ app_service_config_files: files, ...redis });
-  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
-  // One hook, in this order: the worker must stop while its database still exists (server.stop drops it),
-  // and node:test runs after() hooks in the order they were registered.
-  t.after(async () => {
-    await worker?.stop();
-    await server.stop();
-    await fake.close();
-  });
+  defer(() => server.stop());
   if ('redis' in redis) {
-    worker = await startWorker(
+    const worker = await startWorker(
       loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
       logger,
     );
+    // Stopped before the server, while the database still exists.
+    defer(() => worker.stop());
   }
   const alice = await registerUser(server.url, 'alice');
   return { server, fake, registration, alice };
@@ -83,8 +82,17 @@ for (const [name, startSetup] of Object.entries(setups)) {
       // A room with an alias in the appservice's alias namespace concerns it, though none of its users is there.
       const aliased = await createRoom(server, alice, { preset: 'public_chat', room_alias_name: 'bridge_lobby' });
       await say(server, alice, aliased, 'in the aliased room');
+      // An invite whose target is in its users namespace, in a room none of its users is in.
+      const dm = await createRoom(server, alice, { preset: 'private_chat' });
+      const ghost = await request(server.url, 'POST', '/_matrix/client/v3/register', { token: setup.registration.as_token, body: { type: 'm.login.application_service', username: 'bridge_invitee', inhibit_login: true } });
+      assert.equal(ghost.status, 200);
+      assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/invite`, { token: alice.accessToken, body: { user_id: '@bridge_invitee:localhost' } })).status, 200);
 
-      await waitFor('the messages', async () => (deliveredMessages(fake).length >= 4 ? true : undefined));
+      await waitFor('the messages and the invite', async () =>
+        deliveredMessages(fake).length >= 4 && deliveredEvents(fake).some((event) => event.room_id === dm) ? true : undefined,
+      );
+      const dmEvents = deliveredEvents(fake).filter((event) => event.room_id === dm);
+      assert.deepEqual(dmEvents.map((event) => [event.type, event.state_key, event.content.membership]), [['m.room.member', '@bridge_invitee:localhost', 'invite']]);
       assert.deepEqual(deliveredMessages(fake), ['one', 'two', 'three', 'in the aliased room']);
       const events = deliveredEvents(fake);
       assert.ok(events.some((event) => event.type === 'm.room.member' && event.state_key === '@bridge_bot:localhost' && event.room_id === roomId));
@@ -130,8 +138,8 @@ for (const [name, startSetup] of Object.entries(setups)) {
       assert.equal(retried.answered, 200);
       assert.equal(retried.txnId, refused.txnId);
       assert.deepEqual(retried.body, refused.body);
-      // The row goes once the server has read the 200, which may be just after the fake sent it.
-      await waitFor('the acknowledged transaction to be dropped', async () =>
+      // The row goes once the 200 has reached the homeserver, just after the fake answered.
+      await waitFor('the acknowledged transaction to be forgotten', async () =>
         (await server.app.db.selectFrom('appservice_transactions').selectAll().execute()).length === 0 ? true : undefined,
       );
     });
@@ -164,3 +172,65 @@ for (const [name, startSetup] of Object.entries(setups)) {
     });
   });
 }
+
+test('each appservice has its own queue: one that is down does not hold back another', async (t) => {
+  const down = makeRegistration('downed');
+  const up = makeRegistration('healthy');
+  const downFake = await startFakeAppservice(down.hs_token);
+  const upFake = await startFakeAppservice(up.hs_token);
+  down.url = downFake.url;
+  up.url = upFake.url;
+  downFake.down = true;
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([down, up]) });
+  t.after(async () => {
+    await server.stop();
+    await downFake.close();
+    await upFake.close();
+  });
+  const alice = await registerUser(server.url, 'alice');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  for (const registration of [down, up]) {
+    const joined = await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, { token: registration.as_token, body: {} });
+    assert.equal(joined.status, 200);
+  }
+  for (const body of ['a', 'b', 'c']) await say(server, alice, roomId, body);
+  await waitFor('the healthy appservice', async () => (deliveredMessages(upFake).length === 3 ? true : undefined));
+  assert.deepEqual(deliveredMessages(upFake), ['a', 'b', 'c']);
+  assert.equal(downFake.accepted().length, 0);
+  assert.ok(downFake.transactions.length >= 1, 'the other was tried, and refused');
+  const pendingIds = async () => (await server.app.db.selectFrom('appservice_transactions').select('appservice_id').execute()).map((row) => row.appservice_id);
+  // The healthy one's row goes once its 200 has reached the homeserver.
+  await waitFor('only the down appservice to have a transaction waiting', async () => ((await pendingIds()).join() === 'downed' ? true : undefined));
+});
+
+test('MSC3202: transactions carry one-time key counts and unused fallback key types of its users’ devices', async (t) => {
+  const registration = makeRegistration('crypto', { 'org.matrix.msc3202': true });
+  const fake = await startFakeAppservice(registration.hs_token);
+  registration.url = fake.url;
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(async () => {
+    await server.stop();
+    await fake.close();
+  });
+  const alice = await registerUser(server.url, 'alice');
+  const as = (method: string, path: string, body?: unknown) => request(server.url, method, path, { token: registration.as_token, body });
+  assert.equal((await as('POST', '/_matrix/client/v3/register', { type: 'm.login.application_service', username: 'crypto_bot1', device_id: 'BOTDEV' })).status, 200);
+  const device = testDevice('@crypto_bot1:localhost', 'BOTDEV');
+  const acting = `user_id=${encodeURIComponent('@crypto_bot1:localhost')}&device_id=BOTDEV`;
+  const uploaded = await as('POST', `/_matrix/client/v3/keys/upload?${acting}`, {
+    device_keys: device.deviceKeys,
+    one_time_keys: device.oneTimeKeys(3),
+    fallback_keys: device.fallbackKey(),
+  });
+  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  assert.equal((await as('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join?user_id=${encodeURIComponent('@crypto_bot1:localhost')}`, {})).status, 200);
+  await say(server, alice, roomId, 'hello bot');
+
+  const withCounts = await waitFor('a transaction mentioning the bot', async () =>
+    fake.accepted().find((transaction) => transaction.body['org.matrix.msc3202.device_one_time_keys_count']?.['@crypto_bot1:localhost']),
+  );
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_one_time_keys_count']['@crypto_bot1:localhost'], { BOTDEV: { signed_curve25519: 3 } });
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_one_time_key_counts'], withCounts.body['org.matrix.msc3202.device_one_time_keys_count']);
+  assert.deepEqual(withCounts.body['org.matrix.msc3202.device_unused_fallback_key_types']['@crypto_bot1:localhost'], { BOTDEV: ['signed_curve25519'] });
+});

@@ -12,6 +12,7 @@ import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 /** Deletes every key under the prefix (never FLUSHALL: the test Redis is shared). */
 async function wipePrefix(url: string, prefix: string): Promise<number> {
@@ -35,17 +36,14 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const files = writeRegistrationFiles([registration]);
+  const defer = deferStack(t);
+  defer(() => fake.close());
   const server = await startTestServer({ app_service_config_files: files, ...redis });
-  let second: Awaited<ReturnType<typeof startWorker>> | undefined;
-  // One hook: the worker stops while its database exists (after() hooks run in registration order).
-  t.after(async () => {
-    await second?.stop();
-    await server.stop();
-    await fake.close();
-  });
+  defer(() => server.stop());
   const workerConfig = loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } });
   const logger = createLogger('silent');
   const first = await startWorker(workerConfig, logger);
+  defer(() => first.stop());
 
   const alice = await registerUser(server.url, 'alice');
   const roomId = await createRoom(server, alice, { preset: 'public_chat' });
@@ -58,7 +56,8 @@ test('Redis wiped while deliveries are pending: after a worker restart everythin
 
   assert.ok((await wipePrefix(redisUrl, redis.redis_key_prefix!)) > 0, 'there were job keys to lose');
   fake.down = false;
-  second = await startWorker(workerConfig, logger);
+  const second = await startWorker(workerConfig, logger);
+  defer(() => second.stop());
 
   await waitFor('the pending delivery', async () => {
     const bodies = fake.accepted().flatMap((transaction) => transaction.body.events).filter((event: any) => event.type === 'm.room.message').map((event: any) => event.content.body);

@@ -8,6 +8,7 @@ import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { startTestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
 
 const logger = createLogger('silent');
 
@@ -36,24 +37,21 @@ test('with Redis the API process only enqueues, and a worker process runs the jo
   const redisUrl = redisUrlOrSkip(t);
   if (!redisUrl) return;
   const redis = redisConfig(redisUrl);
+  const defer = deferStack(t);
   const server = await startTestServer({ ...redis });
-  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
-  // One hook: the worker stops while its database exists (after() hooks run in registration order).
-  t.after(async () => {
-    await worker?.stop();
-    await server.stop();
-  });
+  defer(() => server.stop());
   const handled: Array<{ where: string; text: string }> = [];
   server.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'api', ...data }) });
   // The scheduled to-device expiry lives in Redis, so any worker picks it up.
   await server.app.jobs.enqueue('test.echo', { text: 'for the worker' });
   assert.equal((await server.app.jobs.depth())['test.echo'], 1, 'nobody ran it in the API process');
 
-  worker = await startWorker(
+  const worker = await startWorker(
     loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
     logger,
     { metricsPort: 0 },
   );
+  defer(() => worker.stop());
   worker.app.jobs.define<{ text: string }>({ name: 'test.echo', handle: async (data) => void handled.push({ where: 'worker', ...data }) });
   await worker.app.jobs.startProcessing();
   await waitFor('the worker to run it', async () => (handled.length === 1 ? true : undefined));

@@ -136,6 +136,33 @@ for (const [adapter, makeQueue] of Object.entries(adapters)) {
       assert.equal(most, 1);
     });
 
+    test('runNow brings a delayed job forward, and a job backing off after a failure', async (t) => {
+      const queue = makeQueue(t);
+      if (!queue) return;
+      t.after(() => queue.stop());
+      const ran: string[] = [];
+      let failures = 0;
+      queue.define<{ what: string }>({
+        name: 'later',
+        backoffMs: 60_000,
+        handle: async (data) => {
+          if (data.what === 'flaky' && failures++ === 0) throw new Error('first attempt fails');
+          ran.push(data.what);
+        },
+      });
+      await queue.startProcessing();
+      await queue.enqueue('later', { what: 'scheduled' }, { jobId: 'later:a', runAt: Date.now() + 60_000 });
+      await queue.enqueue('later', { what: 'flaky' }, { jobId: 'later:b' });
+      await waitFor('the first failure', async () => (failures === 1 ? true : undefined));
+      await queue.runNow('later', 'later:a');
+      // The retry is due in a minute; the wait below is far shorter.
+      await waitFor('the job to be waiting to retry', async () => ((await queue.depth()).later === 1 ? true : undefined));
+      await queue.runNow('later', 'later:b');
+      await waitFor('both, well before their time', async () => (ran.length === 2 ? true : undefined), 10_000);
+      assert.deepEqual(ran.sort(), ['flaky', 'scheduled']);
+      await queue.runNow('later', 'later:unknown');
+    });
+
     test('runs a job every interval, and recovers pending work at start', async (t) => {
       const queue = makeQueue(t);
       if (!queue) return;

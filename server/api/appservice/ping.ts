@@ -20,6 +20,6 @@ export function mountAppservicePing(router: Router, app: AppContext): void {
       params: z.object({ appserviceId: z.string().max(255) }),
       body: z.looseObject({ transaction_id: z.string().max(255).optional() }),
     },
-    ({ caller, params, body }) => pingAppservice(caller.appservice, params.appserviceId, body.transaction_id),
+    ({ app, caller, params, body }) => pingAppservice(app, caller.appservice, params.appserviceId, body.transaction_id),
   );
 }

@@ -52,7 +52,7 @@ export async function pendingTransaction(db: Queryable, appserviceId: string): P
 
 export async function insertAppserviceTransaction(
   tx: Tx,
-  row: { appservice_id: string; txn_id: number; events: unknown[]; ephemeral?: unknown[]; to_device?: unknown[]; last_position: number },
+  row: { appservice_id: string; txn_id: number; events: unknown[]; ephemeral?: unknown[]; to_device?: unknown[]; extensions?: Record<string, unknown>; last_position: number },
 ): Promise<AppserviceTransactionRow> {
   return tx
     .insertInto('appservice_transactions')
@@ -63,6 +63,7 @@ export async function insertAppserviceTransaction(
       events: sql`${JSON.stringify(row.events)}::jsonb`,
       ephemeral: sql`${JSON.stringify(row.ephemeral ?? [])}::jsonb`,
       to_device: sql`${JSON.stringify(row.to_device ?? [])}::jsonb`,
+      extensions: sql`${JSON.stringify(row.extensions ?? {})}::jsonb`,
       last_position: row.last_position,
       created_ts: Date.now(),
     })

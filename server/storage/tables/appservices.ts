@@ -19,6 +19,8 @@ export interface AppserviceTransactionsTable {
   events: unknown[];
   ephemeral: Generated<unknown[]>;
   to_device: Generated<unknown[]>;
+  /** Extra top-level transaction fields (MSC3202 key counts), fixed when the transaction was built. */
+  extensions: Generated<Record<string, unknown>>;
   last_position: number;
   created_ts: number;
 }

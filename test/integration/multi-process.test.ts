@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/logger.ts';
+import { startHomeserver } from '../../server/homeserver.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { registerUser, request } from '../support/http.ts';
+import { createRoom, roomPost, say, syncOnce } from '../support/rooms.ts';
+import { redisUrlOrSkip } from '../support/redis.ts';
+import { redisConfig } from '../support/redis-config.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { deferStack } from '../support/cleanup.ts';
+
+test('two API processes on one Postgres and Redis: a long-poll on one wakes for an event persisted by the other', { timeout: 60_000 }, async (t) => {
+  const redisUrl = redisUrlOrSkip(t);
+  if (!redisUrl) return;
+  const redis = redisConfig(redisUrl);
+  const defer = deferStack(t);
+  const first = await startTestServer({ ...redis });
+  defer(() => first.stop());
+  // The second process: same database, data dir (signing key) and Redis prefix.
+  const secondHomeserver = await startHomeserver(
+    loadConfig({
+      values: {
+        server_name: 'localhost',
+        data_dir: first.dataDir,
+        listeners: [{ port: 0, bind_addresses: ['127.0.0.1'], type: 'http' }],
+        registration_shared_secret: 'test-shared-secret',
+        ...redis,
+      },
+      env: { DATABASE_URL: first.databaseUrl },
+    }),
+    createLogger('silent'),
+  );
+  const second = { ...secondHomeserver, url: secondHomeserver.urls[0] } as unknown as TestServer;
+  // Stopped before the first, whose stop drops the database.
+  defer(() => secondHomeserver.stop());
+
+  const alice = await registerUser(first.url, 'alice');
+  const bob = await registerUser(second.url, 'bob');
+  const roomId = await createRoom(first, alice, { preset: 'private_chat', invite: [bob.userId] });
+  assert.equal((await roomPost(second, bob, roomId, 'join')).status, 200);
+
+  const initial = await syncOnce(second, bob);
+  const waiting = request(second.url, 'GET', `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.next_batch)}&timeout=30000`, { token: bob.accessToken });
+  await waitFor('bob’s long-poll to be parked', async () => (secondHomeserver.app.notifier.waitingFor(bob.userId) > 0 ? true : undefined));
+  const eventId = await say(first, alice, roomId, 'written by the first process');
+  const woken = await waiting;
+  assert.equal(woken.status, 200);
+  const timeline = woken.body.rooms?.join?.[roomId]?.timeline?.events ?? [];
+  assert.ok(timeline.some((event: { event_id: string }) => event.event_id === eventId), 'the long-poll returned with the other process’s event');
+
+  // Stream tokens from one process are accepted by the other, and both see the same history.
+  const onFirst = await syncOnce(first, bob, { since: initial.next_batch });
+  assert.ok(onFirst.rooms.join[roomId].timeline.events.some((event: { event_id: string }) => event.event_id === eventId));
+  const reply = await say(second, bob, roomId, 'and back from the second');
+  // A long-poll on the first wakes for it (the announcement may arrive just after the request).
+  const aliceSees = await syncOnce(first, alice, { since: woken.body.next_batch, timeout: '20000' });
+  assert.ok(aliceSees.rooms?.join?.[roomId]?.timeline.events.some((event: { event_id: string }) => event.event_id === reply), JSON.stringify(aliceSees));
+});

@@ -40,7 +40,9 @@ function ratio(send: LatencySummary, baseline: LatencySummary): number {
 async function main(): Promise<void> {
   const adminUrl = await findLocalPostgres();
   if (!adminUrl) throw new Error('the benchmark needs the machine Postgres at 127.0.0.1:5432 (disk-backed, fsync on)');
-  const url = await freshDatabase(adminUrl, 'palisade_bench');
+  // Per run: two benchmark runs on one machine must not drop each other's database.
+  const name = `palisade_bench_${process.pid}`;
+  const url = await freshDatabase(adminUrl, name);
   const results: Record<string, unknown> = { date: new Date().toISOString(), quick: values.quick, scale };
   const want = (name: string) => !values.only || values.only.split(',').includes(name);
 
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
     if (want('keys-claim')) results.keys_claim = { claim_1000_devices: await keysClaimLatency(server, url, { devices: n(1000, 20), samples: n(20, 3) }) };
   } finally {
     await server.stop();
+    await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }
 
   for (const [section, value] of Object.entries(results)) {

@@ -23,6 +23,9 @@ export function connectDatabase(url: string, options: { poolSize?: number; logge
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? POOL_SIZE });
   // An idle connection dropped by the server must not crash the process; the pool replaces it.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database connection lost'));
+  // Nor may one that is checked out (a Postgres restart, a terminated backend): pg emits 'error' on
+  // the client, which would be an uncaught exception; the query in flight fails on its own.
+  pool.on('connect', (client) => client.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost')));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, url, stop: () => db.destroy() };
 }

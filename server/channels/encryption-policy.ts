@@ -36,7 +36,7 @@ export function encryptionPolicyRefusal(draft: EncryptionPolicyInput, current: P
         'and the server refuses them in the clear',
     );
   }
-  if (MESSAGE_TYPES.has(draft.type) || carriesMessageText(draft.content)) {
+  if (MESSAGE_TYPES.has(draft.type) || carriesMessageText(draft.type, draft.content)) {
     return forbidden(
       `This channel requires end-to-end encryption: a ${draft.type} state event carrying message text would be stored in the clear; ` +
         'send messages as m.room.encrypted events',
@@ -67,7 +67,11 @@ function isAnnotationOnly(content: Record<string, unknown>): boolean {
   return Object.keys(content).every((key) => key === 'm.relates_to' || key === 'shortcode');
 }
 
+/** Spec state whose content has a `body` by definition (the tombstone's notice is public by design). */
+const STATE_WITH_SPEC_BODY = new Set(['m.room.tombstone']);
+
 /** State carrying a message body (`body`, `formatted_body`) is a message in disguise; names and topics have their own keys. */
-function carriesMessageText(content: Record<string, unknown>): boolean {
+function carriesMessageText(type: string, content: Record<string, unknown>): boolean {
+  if (STATE_WITH_SPEC_BODY.has(type)) return 'formatted_body' in content;
   return 'body' in content || 'formatted_body' in content;
 }

@@ -7,7 +7,7 @@ import { movePublication, moveRoomAliases } from '../storage/queries/room-upgrad
 import type { EventRow } from '../storage/tables/rooms.ts';
 import { withTransaction } from '../storage/transaction.ts';
 import { profileContent } from './membership.ts';
-import { appendEvent, lockRoomForAppend, type EventDraft, type LockedRoom } from './persist-event.ts';
+import { appendEvent, finishAppends, lockRoomForAppend, type EventDraft, type LockedRoom } from './persist-event.ts';
 import { namedPowerLevel, powerLevelOf, requiredPowerLevel } from './power-levels.ts';
 import { isSupportedRoomVersion, roomVersionRules, SUPPORTED_ROOM_VERSIONS } from './room-versions.ts';
 
@@ -54,6 +54,8 @@ export async function upgradeRoom(app: AppContext, userId: string, oldRoomId: st
     await transferState(userId, state, old.roomVersion, send);
     await movePublication(tx, oldRoomId, newRoomId);
     await restrictOldRoom(stateRow(state, 'm.room.power_levels')?.json.content ?? {}, sendOld);
+    await finishAppends(tx, old);
+    await finishAppends(tx, room);
   });
   return newRoomId;
 }

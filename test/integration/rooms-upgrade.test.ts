@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertEventMatchesSpec, assertMatchesSpec } from '../support/spec-schema.ts';
 import { assertRefusal } from '../support/refusals.ts';
-import { createRoom, putState, roomGet, roomPost, roomSnapshot, say, sendMessage } from '../support/rooms.ts';
+import { createRoom, putState, roomGet, roomPost, roomSnapshot, sendMessage } from '../support/rooms.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -43,7 +43,11 @@ test('upgrade: a tombstone in the old room, a new room with its predecessor and 
   await roomPost(server, bob, oldRoom, 'join');
   await roomPost(server, mallory, oldRoom, 'join');
   await roomPost(server, alice, oldRoom, 'ban', { user_id: mallory.userId, reason: 'spam' });
-  const lastBefore = await say(server, alice, oldRoom, 'moving on');
+  // The room is encrypted, so its messages are ciphertext (the server refuses plaintext there).
+  const ciphertext = { algorithm: 'm.megolm.v1.aes-sha2', sender_key: 'a2V5', ciphertext: 'AwgA', session_id: 'c2Vz', device_id: 'ALICE' };
+  const lastSent = await sendMessage(server, alice, oldRoom, ciphertext, 'moving-on', 'm.room.encrypted');
+  assert.equal(lastSent.status, 200, JSON.stringify(lastSent.body));
+  const lastBefore = lastSent.body.event_id as string;
 
   const result = await upgrade(alice, oldRoom, { new_version: '11' });
   assert.equal(result.status, 200, JSON.stringify(result.body));
@@ -60,6 +64,16 @@ test('upgrade: a tombstone in the old room, a new room with its predecessor and 
   await assertEventMatchesSpec(create.body);
   assert.equal(create.body.content.room_version, '11');
   assert.deepEqual(create.body.content.predecessor, { room_id: oldRoom, event_id: lastBefore });
+  // Both rooms' heads moved to their newest event: what is sent next follows it, in a linear DAG.
+  for (const roomId of [oldRoom, newRoom]) {
+    const next = await sendMessage(server, alice, roomId, ciphertext, `after-upgrade-${roomId}`, 'm.room.encrypted');
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    const rows = await server.app.db.selectFrom('events').select(['event_id', 'json', 'depth']).where('room_id', '=', roomId).orderBy('stream_ordering').execute();
+    for (let i = 1; i < rows.length; i++) {
+      assert.deepEqual(rows[i].json.prev_events, [rows[i - 1].event_id], `${roomId}: event ${i} follows event ${i - 1}`);
+      assert.equal(rows[i].depth, rows[i - 1].depth + 1);
+    }
+  }
   assert.equal(create.body.content.type, 'org.example.kind', 'creation content such as the room type is kept');
   assert.equal(create.body.content.creator, undefined, 'v11 has no creator field');
   assert.equal((await stateContent(alice, newRoom, 'm.room.name')).name, 'Ops');
@@ -82,9 +96,10 @@ test('upgrade: a tombstone in the old room, a new room with its predecessor and 
   // The old room is restricted: ordinary members can no longer speak or invite there.
   const oldLevels = await stateContent(alice, oldRoom, 'm.room.power_levels');
   assert.ok(oldLevels.events_default >= 50 && oldLevels.invite >= 50);
-  const blocked = await sendMessage(server, stranger, oldRoom);
+  const blocked = await sendMessage(server, stranger, oldRoom, ciphertext, 'stranger-after', 'm.room.encrypted');
   assert.equal(blocked.status, 403);
-  assert.equal((await say(server, bob, oldRoom, 'bob is a moderator')).length > 0, true);
+  assert.match(blocked.body.error, /Refused by the room's rules/);
+  assert.equal((await sendMessage(server, bob, oldRoom, ciphertext, 'bob-after', 'm.room.encrypted')).status, 200, 'bob is a moderator');
   assert.equal((await roomPost(server, bob, newRoom, 'join')).status, 200, 'members join the new room');
 });
 

@@ -15,6 +15,7 @@ import { insertBaseline } from './scenarios/insert-baseline.ts';
 import { sendThroughput } from './scenarios/send.ts';
 import { deliveryLatency } from './scenarios/delivery.ts';
 import { initialSync, messagesLatency } from './scenarios/history.ts';
+import { appserviceDelivery } from './scenarios/appservice.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -63,6 +64,10 @@ async function main(): Promise<void> {
     if (want('messages')) results.messages = await messagesLatency(server, { events: n(100_000, 2000), samples: 20 });
   } finally {
     await server.stop();
+  }
+  // On a server of its own (with an appservice registered), on a fresh database.
+  if (want('appservice')) {
+    results.appservice = await appserviceDelivery(await freshDatabase(adminUrl, 'palisade_bench_as'), { total: n(2000, 100), senders: 4, backlog: n(10_000, 500) });
   }
 
   for (const [section, value] of Object.entries(results)) {

@@ -18,6 +18,8 @@ import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
 import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
+import { loadManagedRegistrations } from './appservices/managed.ts';
+import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
 
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -40,6 +42,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
   let fanout: RoomEventFanout | undefined;
+  let registrySync: RegistrySync | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -50,12 +53,15 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     jobs = app.jobs;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
     fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, roomEvents, logger) : undefined;
+    await loadManagedRegistrations(app);
+    registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
-    return await listen(app, database, fanout);
+    return await listen(app, database, fanout, registrySync);
   } catch (error) {
+    await registrySync?.stop().catch(() => undefined);
     await fanout?.stop().catch(() => undefined);
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
@@ -91,7 +97,12 @@ export function buildAppContext(
   };
 }
 
-async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEventFanout | undefined): Promise<Homeserver> {
+async function listen(
+  app: AppContext,
+  database: DatabaseHandle,
+  fanout: RoomEventFanout | undefined,
+  registrySync: RegistrySync | undefined,
+): Promise<Homeserver> {
   const servers: Server[] = [];
   const urls: string[] = [];
   let metricsUrl: string | undefined;
@@ -124,6 +135,7 @@ async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEve
       await Promise.all(servers.map((server) => closeServer(server)));
       // After the listeners: requests finishing may still enqueue and announce.
       await fanout?.stop();
+      await registrySync?.stop();
       await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');

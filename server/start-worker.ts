@@ -11,6 +11,8 @@ import { createNotifier } from './sync/notifier.ts';
 import { createRoomEventStream } from './sync/stream-writer.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
+import { loadManagedRegistrations } from './appservices/managed.ts';
+import { startRegistrySync } from './appservices/registry-sync.ts';
 
 export interface Worker {
   app: AppContext;
@@ -35,6 +37,8 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
     await migrateToLatest(database.db);
     const notifier = createNotifier();
     app = buildAppContext(config, logger, database, { notifier, roomEvents: await createRoomEventStream(database.db, notifier), appservices });
+    await loadManagedRegistrations(app);
+    const registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     await defineJobs(app);
     await app.jobs.startProcessing();
@@ -47,6 +51,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
       stop: () =>
         (stopping ??= (async () => {
           logger.info('worker shutting down: finishing jobs in flight');
+          await registrySync.stop();
           await running.jobs.stop();
           if (metrics) await new Promise((resolveClose) => metrics.server.close(resolveClose));
           await database.stop();

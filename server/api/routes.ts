@@ -27,6 +27,7 @@ import { mountMediaDownload } from './media/download.ts';
 import { mountMediaConfigAndPreview } from './media/config-and-preview.ts';
 import { mountAppservicePing } from './appservice/ping.ts';
 import { mountThirdParty } from './client/third-party.ts';
+import { mountAppserviceAdmin } from './admin/appservices.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -57,4 +58,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountMediaConfigAndPreview(router, app);
   mountAppservicePing(router, app);
   mountThirdParty(router, app);
+  mountAppserviceAdmin(router, app);
 }

@@ -24,7 +24,7 @@ import type {
   StateEventsTable,
   UserFiltersTable,
 } from './tables/rooms.ts';
-import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
+import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -59,6 +59,7 @@ export interface Database {
   url_previews: UrlPreviewsTable;
   appservice_state: AppserviceStateTable;
   appservice_transactions: AppserviceTransactionsTable;
+  appservice_registrations: AppserviceRegistrationsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -21,6 +21,9 @@ import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.
 import { loadManagedRegistrations } from './appservices/managed.ts';
 import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
 
+/** Idle keep-alive connections are kept this long (above common proxies' 60 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** How long in-flight requests get to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -113,6 +116,10 @@ async function listen(
         : createApp(app, { trustProxy: listener.x_forwarded }).callback();
     for (const address of listener.bind_addresses) {
       const server = createServer(handler);
+      // Idle keep-alive connections outlive a client's (and a proxy's) own idle timeout, so a client
+      // never sends on a socket the server is closing (Node's 5 s default made that race common: ECONNRESET).
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
       await new Promise<void>((resolveListen, reject) => {
         server.once('error', reject);
         server.listen(listener.port, address, () => resolveListen());

@@ -16,6 +16,7 @@ import { sendThroughput } from './scenarios/send.ts';
 import { deliveryLatency } from './scenarios/delivery.ts';
 import { initialSync, messagesLatency } from './scenarios/history.ts';
 import { keysClaimLatency, toDeviceThroughput } from './scenarios/e2ee.ts';
+import { appserviceDelivery } from './scenarios/appservice.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -69,6 +70,10 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  }
+  // On a server of its own (with an appservice registered), on a fresh database.
+  if (want('appservice')) {
+    results.appservice = await appserviceDelivery(await freshDatabase(adminUrl, 'palisade_bench_as'), { total: n(2000, 100), senders: 4, backlog: n(10_000, 500) });
   }
 
   for (const [section, value] of Object.entries(results)) {

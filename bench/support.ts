@@ -15,7 +15,7 @@ export interface BenchServer {
 const UNLIMITED = { per_second: 1_000_000, burst_count: 1_000_000 };
 
 /** The real server in its own process (the load generator shares the machine, as the targets assume). */
-export async function startBenchServer(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<BenchServer> {
+export async function startBenchServer(databaseUrl: string, extraEnv: Record<string, string> = {}, extraConfig: Record<string, unknown> = {}): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
@@ -29,6 +29,7 @@ export async function startBenchServer(databaseUrl: string, extraEnv: Record<str
       rc_login: { address: UNLIMITED, account: UNLIMITED, failed_attempts: UNLIMITED },
       rc_registration: UNLIMITED,
       rc_message: UNLIMITED,
+      ...extraConfig,
     }),
   );
   const child = spawn(process.execPath, ['server/main.ts', '--config', config], {

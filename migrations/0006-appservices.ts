@@ -20,6 +20,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('to_device_position', 'bigint', (col) => col.notNull().defaultTo(0))
     .execute();
 
+  // Registrations added through the admin API (the files' are read at start-up and on SIGHUP).
+  await db.schema
+    .createTable('appservice_registrations')
+    .addColumn('appservice_id', 'text', (col) => col.primaryKey())
+    .addColumn('registration', 'jsonb', (col) => col.notNull())
+    .addColumn('updated_ts', 'bigint', (col) => col.notNull())
+    .execute();
+
   await db.schema
     .createTable('appservice_transactions')
     .addColumn('appservice_id', 'text', (col) => col.notNull().references('appservice_state.appservice_id').onDelete('cascade'))

@@ -23,6 +23,8 @@ import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
 import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
+import { loadManagedRegistrations } from './appservices/managed.ts';
+import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
@@ -51,6 +53,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
   let fanout: RoomEventFanout | undefined;
+  let registrySync: RegistrySync | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -58,12 +61,15 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     jobs = app.jobs;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
     fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, app.roomEvents, logger) : undefined;
+    await loadManagedRegistrations(app);
+    registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
-    return await listen(app, database, fanout);
+    return await listen(app, database, fanout, registrySync);
   } catch (error) {
+    await registrySync?.stop().catch(() => undefined);
     await fanout?.stop().catch(() => undefined);
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
@@ -114,7 +120,12 @@ export function buildAppContext(
   return app;
 }
 
-async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEventFanout | undefined): Promise<Homeserver> {
+async function listen(
+  app: AppContext,
+  database: DatabaseHandle,
+  fanout: RoomEventFanout | undefined,
+  registrySync: RegistrySync | undefined,
+): Promise<Homeserver> {
   const servers: Server[] = [];
   const urls: string[] = [];
   let metricsUrl: string | undefined;
@@ -154,6 +165,7 @@ async function listen(app: AppContext, database: DatabaseHandle, fanout: RoomEve
       await Promise.all(servers.map((server) => closeServer(server)));
       // After the listeners: requests finishing may still enqueue and announce.
       await fanout?.stop();
+      await registrySync?.stop();
       await app.jobs.stop();
       await database.stop();
       app.logger.info('stopped');

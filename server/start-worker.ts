@@ -9,6 +9,8 @@ import { connectDatabase } from './storage/connection.ts';
 import { migrateToLatest } from './storage/migrate.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
+import { loadManagedRegistrations } from './appservices/managed.ts';
+import { startRegistrySync } from './appservices/registry-sync.ts';
 
 export interface Worker {
   app: AppContext;
@@ -32,6 +34,8 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
     // Migrations take an advisory lock, so a worker and API processes may start together.
     await migrateToLatest(database.db);
     app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
+    await loadManagedRegistrations(app);
+    const registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     await defineJobs(app);
     await app.jobs.startProcessing();
@@ -44,6 +48,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
       stop: () =>
         (stopping ??= (async () => {
           logger.info('worker shutting down: finishing jobs in flight');
+          await registrySync.stop();
           await running.jobs.stop();
           if (metrics) await new Promise((resolveClose) => metrics.server.close(resolveClose));
           await database.stop();

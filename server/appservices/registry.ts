@@ -6,15 +6,23 @@ import { validateRegistrationSet } from './registration-set.ts';
  * The appservices this server knows, in memory on AppContext. Built from
  * `app_service_config_files` at start-up; `reload` re-reads them and swaps the
  * whole set at once (or keeps the old one if the new one is invalid), and
- * `replace` installs a set built elsewhere (an admin API), validated the same way.
+ * `setManaged` installs those added through the admin API (rows in Postgres),
+ * validated together with the files'.
  */
 export interface AppserviceRegistry {
   all(): readonly Registration[];
   byId(id: string): Registration | undefined;
   /** The appservice whose `as_token` this is, if any. */
   byAsToken(token: string): Registration | undefined;
+  /** Re-reads the files (registrations added through the admin API stay). */
   reload(): void;
-  replace(registrations: Registration[]): void;
+  /** Installs the registrations managed through the admin API (alongside the files'). */
+  setManaged(registrations: Registration[]): void;
+  /** Whether this appservice comes from a file (files are the admin's; the admin API cannot change them). */
+  isFromFile(id: string): boolean;
+  /** Tells other processes the managed registrations changed (a no-op until `setAnnouncer`; Redis sets one). */
+  announceChange(): Promise<void>;
+  setAnnouncer(announce: () => Promise<void>): void;
 }
 
 /** Reads every file and validates them as a set; every problem names its file. */
@@ -32,13 +40,19 @@ export function loadRegistrations(files: readonly string[], serverName: string):
 
 export function createAppserviceRegistry(files: readonly string[], serverName: string): AppserviceRegistry {
   let registrations: Registration[] = [];
+  let fromFiles: Registration[] = [];
+  let managed: Registration[] = [];
   let byId = new Map<string, Registration>();
-  const install = (next: Registration[]) => {
+  let announcer: () => Promise<void> = async () => undefined;
+  const install = (nextFiles: Registration[], nextManaged: Registration[]) => {
+    const next = [...nextFiles, ...nextManaged];
     validateRegistrationSet(next);
+    fromFiles = nextFiles;
+    managed = nextManaged;
     registrations = next;
     byId = new Map(next.map((registration) => [registration.id, registration]));
   };
-  install(loadRegistrations(files, serverName));
+  install(loadRegistrations(files, serverName), []);
   return {
     all: () => registrations,
     byId: (id) => byId.get(id),
@@ -50,7 +64,12 @@ export function createAppserviceRegistry(files: readonly string[], serverName: s
         return known.length === presented.length && timingSafeEqual(known, presented);
       });
     },
-    reload: () => install(loadRegistrations(files, serverName)),
-    replace: (next) => install(next),
+    reload: () => install(loadRegistrations(files, serverName), managed),
+    setManaged: (next) => install(fromFiles, next),
+    isFromFile: (id) => fromFiles.some((registration) => registration.id === id),
+    announceChange: () => announcer(),
+    setAnnouncer(announce) {
+      announcer = announce;
+    },
   };
 }

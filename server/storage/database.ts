@@ -26,7 +26,7 @@ import type {
   UserFiltersTable,
 } from './tables/rooms.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
-import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
+import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -65,6 +65,7 @@ export interface Database {
   presence: PresenceTable;
   appservice_state: AppserviceStateTable;
   appservice_transactions: AppserviceTransactionsTable;
+  appservice_registrations: AppserviceRegistrationsTable;
 }
 
 export type Db = Kysely<Database>;

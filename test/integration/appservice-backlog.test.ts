@@ -81,6 +81,9 @@ test(`an appservice down while ${EVENTS} events are sent gets all of them in ord
   // Back up, but slow: the worker is killed while transactions are in flight.
   fake.delayMs = 150;
   fake.down = false;
+  // Back, it pings (as bridges do at start-up): delivery stops waiting out its backoff.
+  const ping = await request(server.url, 'POST', '/_matrix/client/v1/appservice/backlog/ping', { token: registration.as_token, body: {} });
+  assert.equal(ping.status, 200, JSON.stringify(ping.body));
   await waitFor('some of the backlog', async () => (fake.accepted().length >= 3 ? true : undefined), 60_000);
   first.kill('SIGKILL');
   spawnWorker(defer, configPath, server.databaseUrl);

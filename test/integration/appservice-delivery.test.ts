@@ -159,6 +159,9 @@ for (const [name, startSetup] of Object.entries(setups)) {
       }
       await waitFor('two refused attempts', async () => (fake.transactions.filter((transaction) => transaction.answered !== 200).length >= 2 ? true : undefined), 20_000);
       fake.down = false;
+      // Back, it pings: delivery stops waiting out its backoff.
+      const ping = await request(server.url, 'POST', '/_matrix/client/v1/appservice/bridge/ping', { token: setup.registration.as_token, body: {} });
+      assert.equal(ping.status, 200, JSON.stringify(ping.body));
       await waitFor('every message', async () => (deliveredMessages(fake).length >= sent.length ? true : undefined), 30_000);
       assert.deepEqual(deliveredMessages(fake), sent, 'all of them, once each, in order');
       for (const transaction of fake.transactions) assert.ok(transaction.body.events.length <= MAX_EVENTS_PER_TRANSACTION);

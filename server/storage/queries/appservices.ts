@@ -128,3 +128,21 @@ export async function toDeviceMessagesAfter(db: Queryable, after: number, upTo: 
     .limit(limit)
     .execute();
 }
+
+export async function listManagedRegistrations(db: Queryable): Promise<Array<{ appservice_id: string; registration: Record<string, unknown> }>> {
+  return db.selectFrom('appservice_registrations').select(['appservice_id', 'registration']).orderBy('appservice_id').execute();
+}
+
+export async function upsertManagedRegistration(db: Queryable, appserviceId: string, registration: Record<string, unknown>): Promise<void> {
+  const json = sql<Record<string, unknown>>`${JSON.stringify(registration)}::jsonb`;
+  await db
+    .insertInto('appservice_registrations')
+    .values({ appservice_id: appserviceId, registration: json, updated_ts: Date.now() })
+    .onConflict((conflict) => conflict.column('appservice_id').doUpdateSet({ registration: json, updated_ts: Date.now() }))
+    .execute();
+}
+
+export async function deleteManagedRegistration(db: Queryable, appserviceId: string): Promise<boolean> {
+  const result = await db.deleteFrom('appservice_registrations').where('appservice_id', '=', appserviceId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -27,3 +27,10 @@ export interface AppserviceTransactionsTable {
 
 export type AppserviceStateRow = Selectable<AppserviceStateTable>;
 export type AppserviceTransactionRow = Selectable<AppserviceTransactionsTable>;
+
+/** A registration added through the admin API, in the registration file's shape. */
+export interface AppserviceRegistrationsTable {
+  appservice_id: string;
+  registration: Record<string, unknown>;
+  updated_ts: number;
+}

@@ -22,6 +22,7 @@ import { defineJobs } from './jobs/job-definitions.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
+import { followRoomEventsForPush } from './push/evaluate-job.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
@@ -56,6 +57,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     jobs = app.jobs;
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
+    followRoomEventsForPush(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
     return await listen(app, database);

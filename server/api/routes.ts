@@ -41,6 +41,7 @@ import { mountRoomUpgrade } from './client/room-upgrade.ts';
 import { mountSearch } from './client/search.ts';
 import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
 import { mountRoomSummary } from './client/room-summary.ts';
+import { mountPushers } from './client/pushers.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -85,4 +86,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountSearch(router, app);
   mountSpaceHierarchy(router, app);
   mountRoomSummary(router, app);
+  mountPushers(router, app);
 }

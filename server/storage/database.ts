@@ -27,6 +27,7 @@ import type {
 } from './tables/rooms.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
 import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
+import type { PushersTable, PushNotificationsTable, PushProgressTable } from './tables/push.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -65,6 +66,9 @@ export interface Database {
   presence: PresenceTable;
   appservice_state: AppserviceStateTable;
   appservice_transactions: AppserviceTransactionsTable;
+  pushers: PushersTable;
+  push_notifications: PushNotificationsTable;
+  push_progress: PushProgressTable;
 }
 
 export type Db = Kysely<Database>;

@@ -3,7 +3,7 @@ import { invalidParam } from '../errors.ts';
 import { toClientEvents, type Viewer } from '../rooms/client-event.ts';
 import { filterVisibleEvents } from '../rooms/visibility.ts';
 import { findEvents } from '../storage/queries/events.ts';
-import { notificationsOfUser } from '../storage/queries/push.ts';
+import { notificationsOfUser, ownLatestPositionAfter } from '../storage/queries/push.ts';
 import { readReceiptPosition } from '../storage/queries/unread.ts';
 
 export const DEFAULT_NOTIFICATIONS_LIMIT = 20;
@@ -12,8 +12,9 @@ export const MAX_NOTIFICATIONS_LIMIT = 100;
 /**
  * GET /notifications: the events the user's push rules said `notify` for,
  * newest first. `from` is the id of the last one returned (`n<id>`);
- * `read` compares the event with the user's read receipt in its room. Events
- * the user may no longer see (history visibility, a leave) are left out.
+ * `read` compares the event with the user's read receipt in its room (or
+ * their own later event, as unread counts do). Events the user may no
+ * longer see (history visibility, a leave) are left out.
  */
 export async function listNotifications(app: AppContext, viewer: Viewer, query: { from?: string; limit: number; onlyHighlight: boolean }) {
   const before = query.from === undefined ? undefined : parseFrom(query.from);
@@ -22,7 +23,7 @@ export async function listNotifications(app: AppContext, viewer: Viewer, query: 
   const readUpTo = new Map<string, number>();
   const visibleIds = new Set<string>();
   for (const roomId of new Set(rows.map((row) => row.room_id))) {
-    readUpTo.set(roomId, await readReceiptPosition(app.db, roomId, viewer.userId));
+    readUpTo.set(roomId, await ownLatestPositionAfter(app.db, roomId, viewer.userId, await readReceiptPosition(app.db, roomId, viewer.userId)));
     const roomEvents = rows.filter((row) => row.room_id === roomId).flatMap((row) => events.get(row.event_id) ?? []);
     for (const event of await filterVisibleEvents(app.db, viewer.userId, roomId, roomEvents)) visibleIds.add(event.event_id);
   }

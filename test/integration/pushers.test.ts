@@ -4,6 +4,8 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
+import { startFakePushGateway } from '../support/push-gateway.ts';
+import { postNotification } from '../../server/push/gateway-client.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -116,4 +118,20 @@ test('pushers/set: at most 20 pushers per user', async () => {
   await assertRefusal(refused, { status: 429, errcode: 'M_LIMIT_EXCEEDED', method: 'POST', path: '/_matrix/client/v3/pushers/set' });
   assert.equal((await listPushers(carol)).length, 20);
   assert.equal((await setPusher(carol, pusher({ pushkey: 'k3', lang: 'de' }))).status, 200, 'replacing one is still allowed');
+});
+
+test('push gateways on private or loopback addresses are refused unless ip_range_whitelist opens them', async () => {
+  const gateway = await startFakePushGateway();
+  try {
+    // This server has no ip_range_whitelist: 127.0.0.1 is in the built-in refused ranges.
+    const answer = await postNotification(server.app, new URL(gateway.url), { notification: { devices: [] } });
+    assert.equal(answer.ok, false);
+    assert.match(answer.ok ? '' : answer.reason, /refused range/);
+    assert.equal(gateway.received.length, 0, 'no request reached the gateway');
+    const opened = { ...server.app, config: { ...server.app.config, ip_range_whitelist: ['127.0.0.1/32'] } };
+    assert.deepEqual(await postNotification(opened, new URL(gateway.url), { notification: { devices: [] } }), { ok: true, rejected: [] });
+    assert.equal(gateway.received.length, 1);
+  } finally {
+    await gateway.stop();
+  }
 });

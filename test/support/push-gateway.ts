@@ -11,8 +11,8 @@ export interface FakePushGateway {
   /** The pusher `data.url`: http://127.0.0.1:<port>/_matrix/push/v1/notify */
   url: string;
   received: ReceivedPush[];
-  /** Answers to give, in order (status, rejected pushkeys); after them, 200 with nothing rejected. */
-  script: Array<{ status: number; rejected?: string[] }>;
+  /** Answers to give, in order (status, rejected pushkeys), each to any request or only to one for `pushkey`; otherwise 200 with nothing rejected. */
+  script: Array<{ status: number; rejected?: string[]; pushkey?: string }>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +27,11 @@ export async function startFakePushGateway(): Promise<FakePushGateway> {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"errcode":"M_UNRECOGNIZED"}');
         return;
       }
-      const answer = gateway.script.shift() ?? { status: 200 };
-      gateway.received.push({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')), status: answer.status });
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const pushkey = body?.notification?.devices?.[0]?.pushkey;
+      const index = gateway.script.findIndex((entry) => entry.pushkey === undefined || entry.pushkey === pushkey);
+      const answer = index === -1 ? { status: 200, rejected: [] } : gateway.script.splice(index, 1)[0];
+      gateway.received.push({ body, status: answer.status });
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.status === 200 ? JSON.stringify({ rejected: answer.rejected ?? [] }) : '{"error":"down"}');
     });
   });

@@ -131,13 +131,27 @@ export async function eventsToEvaluate(db: Queryable, after: number, upTo: numbe
 
 /**
  * The badge count (Push Gateway `counts.unread`): the user's notifications in
- * rooms they are joined to, after their read receipt in each room.
+ * rooms they are joined to, after their read receipt and their own latest event in each room.
  */
 export async function unreadNotificationCount(db: Queryable, userId: string): Promise<number> {
   const result = await sql<{ count: string }>`SELECT count(*) AS count FROM push_notifications n
       JOIN room_memberships m ON m.room_id = n.room_id AND m.user_id = n.user_id AND m.membership = 'join'
       WHERE n.user_id = ${userId}
         AND n.stream_ordering > coalesce((SELECT max(r.event_stream_ordering) FROM receipts r
-          WHERE r.room_id = n.room_id AND r.user_id = n.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)`.execute(db);
+          WHERE r.room_id = n.room_id AND r.user_id = n.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
+        -- As in unread counts, one's own later event marks what came before it read.
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = n.room_id AND e.stream_ordering > n.stream_ordering AND e.sender = n.user_id)`.execute(db);
   return Number(result.rows[0]?.count ?? 0);
+}
+
+/** The user's newest event in a room after `after` (their own event counts as read up to it), or `after`. */
+export async function ownLatestPositionAfter(db: Queryable, roomId: string, userId: string, after: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max<string | null>('stream_ordering').as('position'))
+    .where('room_id', '=', roomId)
+    .where('stream_ordering', '>', after)
+    .where('sender', '=', userId)
+    .executeTakeFirst();
+  return row?.position == null ? after : Number(row.position);
 }

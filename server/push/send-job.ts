@@ -46,7 +46,14 @@ export function definePushSending(app: AppContext): void {
 async function sendPending(app: AppContext, pusherId: number, lastAttempt: boolean): Promise<void> {
   const pusher = await findPusher(app.db, pusherId);
   if (!pusher) return;
-  const url = checkGatewayUrl(app, pusher.data.url);
+  let url: URL;
+  try {
+    url = checkGatewayUrl(app, pusher.data.url);
+  } catch {
+    // The configuration changed since it was set (an http host no longer allowed): retrying cannot help.
+    app.logger.warn({ pusherId: pusher.id }, 'pusher URL no longer allowed; not sending');
+    return;
+  }
   const pending = await unsentNotifications(app.db, pusher.user_id, pusher.last_notification_id, MAX_PER_RUN);
   const events = new Map((await findEvents(app.db, pending.map((row) => row.event_id))).map((row) => [row.event_id, row]));
   for (const notification of pending) {

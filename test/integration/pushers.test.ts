@@ -6,6 +6,18 @@ import { assertRefusal } from '../support/refusals.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
 import { startFakePushGateway } from '../support/push-gateway.ts';
 import { postNotification } from '../../server/push/gateway-client.ts';
+import { sql } from 'kysely';
+import type { PushersTable, PushNotificationsTable, PushProgressTable } from '../../server/storage/tables/push.ts';
+
+/** Column names per table; `satisfies` makes tsc fail when a table type and this list disagree. */
+const COLUMNS = {
+  pushers: {
+    id: 1, user_id: 1, access_token_hash: 1, device_id: 1, kind: 1, app_id: 1, pushkey: 1, pushkey_ts: 1, app_display_name: 1,
+    device_display_name: 1, profile_tag: 1, lang: 1, data: 1, last_notification_id: 1,
+  } satisfies Record<keyof PushersTable, 1>,
+  push_notifications: { id: 1, user_id: 1, room_id: 1, event_id: 1, stream_ordering: 1, actions: 1, highlight: 1, ts: 1 } satisfies Record<keyof PushNotificationsTable, 1>,
+  push_progress: { id: 1, announced: 1, evaluated: 1 } satisfies Record<keyof PushProgressTable, 1>,
+};
 
 let server: TestServer;
 let alice: TestUser;
@@ -134,4 +146,16 @@ test('push gateways on private or loopback addresses are refused unless ip_range
   } finally {
     await gateway.stop();
   }
+});
+
+test('the migrated push tables have exactly the columns their table types declare; the search and notification indexes exist', async () => {
+  const { rows } = await sql<{ table_name: string; column_name: string }>`
+    SELECT table_name, column_name FROM information_schema.columns
+    WHERE table_schema = 'public' AND table_name = ANY(${Object.keys(COLUMNS)})`.execute(server.app.db);
+  for (const [table, columns] of Object.entries(COLUMNS)) {
+    const actual = rows.filter((row) => row.table_name === table).map((row) => row.column_name).sort();
+    assert.deepEqual(actual, Object.keys(columns).sort(), table);
+  }
+  const indexes = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`.execute(server.app.db);
+  for (const index of ['events_search_idx', 'push_notifications_user_idx', 'pushers_user_idx']) assert.ok(indexes.rows.some((row) => row.indexname === index), index);
 });

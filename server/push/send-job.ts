@@ -102,7 +102,7 @@ async function notifyBody(app: AppContext, pusher: PusherRow, notification: Push
       event_id: event.event_id,
       room_id: event.room_id,
       ...details,
-      prio: notification.highlight || event.type === 'm.room.member' ? 'high' : 'low',
+      prio: notification.highlight || (event.type === 'm.room.member' && event.json.content.membership === 'invite') ? 'high' : 'low',
       counts: { unread: await unreadNotificationCount(app.db, pusher.user_id) },
       devices: [{ app_id: pusher.app_id, pushkey: pusher.pushkey, pushkey_ts: Math.floor(pusher.pushkey_ts / 1000), data, tweaks }],
     },

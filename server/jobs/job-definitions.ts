@@ -4,6 +4,7 @@ import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
 import { scheduleMediaCleanup } from '../media/cleanup.ts';
 import { definePushEvaluation } from '../push/evaluate-job.ts';
 import { definePushSending } from '../push/send-job.ts';
+import { schedulePushPrune } from '../push/prune-job.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -16,4 +17,5 @@ export async function defineJobs(app: AppContext): Promise<void> {
   await scheduleMediaCleanup(app.jobs, app);
   definePushEvaluation(app);
   definePushSending(app);
+  await schedulePushPrune(app);
 }

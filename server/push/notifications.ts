@@ -26,6 +26,8 @@ export async function listNotifications(app: AppContext, viewer: Viewer, query: 
     readUpTo.set(roomId, await ownLatestPositionAfter(app.db, roomId, viewer.userId, await readReceiptPosition(app.db, roomId, viewer.userId)));
     const roomEvents = rows.filter((row) => row.room_id === roomId).flatMap((row) => events.get(row.event_id) ?? []);
     for (const event of await filterVisibleEvents(app.db, viewer.userId, roomId, roomEvents)) visibleIds.add(event.event_id);
+    // One's own invite is shown though the room's history is not (sync shows it too, as invite state).
+    for (const event of roomEvents) if (event.type === 'm.room.member' && event.state_key === viewer.userId) visibleIds.add(event.event_id);
   }
   const shown = rows.filter((row) => visibleIds.has(row.event_id));
   const clientEvents = new Map((await toClientEvents(app.db, shown.map((row) => events.get(row.event_id)!), viewer)).map((event) => [event.event_id, event]));

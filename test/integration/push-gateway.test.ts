@@ -7,6 +7,7 @@ import { startFakePushGateway, type FakePushGateway } from '../support/push-gate
 import { assertMatchesSpec, assertRequestMatchesSpec } from '../support/spec-schema.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { PUSH_PRUNE_JOB } from '../../server/push/prune-job.ts';
 
 let server: TestServer;
 let gateway: FakePushGateway;
@@ -132,4 +133,31 @@ test('encrypted rooms: the gateway gets the ciphertext event as stored, never pl
   const push = await waitFor('dave’s push', async () => gateway.received.find((entry) => entry.body.notification.devices[0].pushkey === 'dave-key'));
   assert.equal(push.body.notification.type, 'm.room.encrypted');
   assert.deepEqual(push.body.notification.content, ciphertext);
+});
+
+test('an invite is pushed to the invitee (high priority, user_is_target) and listed in their /notifications', async () => {
+  const erin = await registerUser(server.url, 'erin');
+  assert.equal((await setPusher(erin, { pushkey: 'erin-key', data: { url: gateway.url } })).status, 200);
+  const otherRoom = await createRoom(server, alice, { preset: 'private_chat' });
+  assert.equal((await roomPost(server, alice, otherRoom, 'invite', { user_id: erin.userId })).status, 200);
+  const push = await waitFor('erin’s invite push', async () => gateway.received.find((entry) => entry.body.notification.devices[0].pushkey === 'erin-key'));
+  await assertRequestMatchesSpec({ api: 'push-gateway', method: 'POST', path: '/_matrix/push/v1/notify', body: push.body });
+  assert.equal(push.body.notification.type, 'm.room.member');
+  assert.equal(push.body.notification.room_id, otherRoom);
+  assert.equal(push.body.notification.user_is_target, true);
+  assert.equal(push.body.notification.prio, 'high');
+  assert.equal(push.body.notification.content.membership, 'invite');
+  const list = await notifications(erin);
+  assert.deepEqual(list.body.notifications.map((entry: any) => entry.room_id), [otherRoom]);
+});
+
+test('notifications older than the retention are pruned by the push.prune job; newer ones stay', async () => {
+  const before = (await notifications(bob)).body.notifications.length;
+  assert.ok(before >= 2);
+  const oldest = await server.app.db.selectFrom('push_notifications').select('id').where('user_id', '=', bob.userId).orderBy('id').executeTakeFirstOrThrow();
+  await server.app.db.updateTable('push_notifications').set({ ts: Date.now() - 31 * 24 * 3_600_000 }).where('id', '=', oldest.id).execute();
+  await server.app.jobs.enqueue(PUSH_PRUNE_JOB, {});
+  await waitFor('the prune', async () => ((await notifications(bob)).body.notifications.length === before - 1 ? true : undefined));
+  const rows = await server.app.db.selectFrom('push_notifications').select('id').where('id', '=', oldest.id).execute();
+  assert.deepEqual(rows, []);
 });

@@ -155,3 +155,8 @@ export async function ownLatestPositionAfter(db: Queryable, roomId: string, user
     .executeTakeFirst();
   return row?.position == null ? after : Number(row.position);
 }
+
+export async function deleteNotificationsBefore(db: Queryable, ts: number): Promise<number> {
+  const result = await db.deleteFrom('push_notifications').where('ts', '<', ts).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

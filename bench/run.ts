@@ -17,6 +17,7 @@ import { deliveryLatency } from './scenarios/delivery.ts';
 import { initialSync, messagesLatency } from './scenarios/history.ts';
 import { keysClaimLatency, toDeviceThroughput } from './scenarios/e2ee.ts';
 import { appserviceDelivery } from './scenarios/appservice.ts';
+import { searchLatency } from './scenarios/search.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     if (want('messages')) results.messages = await messagesLatency(server, { events: n(100_000, 2000), samples: 20 });
     if (want('to-device')) results.to_device = { send_to_1000_devices: await toDeviceThroughput(server, url, { devices: n(1000, 20), requests: n(20, 3) }) };
     if (want('keys-claim')) results.keys_claim = { claim_1000_devices: await keysClaimLatency(server, url, { devices: n(1000, 20), samples: n(20, 3) }) };
+    if (want('search')) results.search = { search_1m_events: await searchLatency(server, url, { events: n(1_000_000, 20_000), samples: n(20, 5) }) };
   } finally {
     await server.stop();
     await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));

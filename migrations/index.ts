@@ -7,6 +7,8 @@ import * as userData from './0005-user-data.ts';
 import * as appservices from './0006-appservices.ts';
 import * as dehydratedDevices from './0007-dehydrated-devices.ts';
 import * as relations from './0008-relations.ts';
+import * as pushers from './0009-pushers.ts';
+import * as searchIndex from './0010-search-index.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0006-appservices': appservices,
   '0007-dehydrated-devices': dehydratedDevices,
   '0008-relations': relations,
+  '0009-pushers': pushers,
+  '0010-search-index': searchIndex,
 };

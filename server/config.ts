@@ -128,6 +128,20 @@ const ConfigFile = z.strictObject({
   rc_media_create: RateLimit.default({ per_second: 10, burst_count: 50 }),
   /** Prefix of every Redis key Palisade uses (job queues), so several servers can share one Redis. Palisade's own key. */
   redis_key_prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected letters, digits, _ . -').default('palisade'),
+  /** Outbound push-gateway requests: CIDR ranges refused on top of the built-in private/loopback/... set (Synapse's name). */
+  ip_range_blacklist: z.array(CidrRange).default([]),
+  /** CIDR ranges push gateways may be reached at even when a blacklist covers them (e.g. the organisation's own gateway). */
+  ip_range_whitelist: z.array(CidrRange).default([]),
+  push: z
+    .strictObject({
+      /** Send message content and sender to push gateways (Synapse's name); false sends only IDs and counts. */
+      include_content: z.boolean().default(true),
+      /** Hosts whose gateway may be plain http: (e.g. in-cluster); every other pusher URL must be https. Palisade's own key. */
+      allowed_http_gateway_hosts: z.array(z.string().min(1).max(255)).default([]),
+      /** How long one notify request may take. Palisade's own key. */
+      gateway_timeout: Duration.default(10_000),
+    })
+    .default({ include_content: true, allowed_http_gateway_hosts: [], gateway_timeout: 10_000 }),
   /** Whether API processes also run job handlers. Default: yes without Redis, no with Redis (run `npm run worker`). Palisade's own key. */
   jobs_in_api_process: z.boolean().optional(),
 });

@@ -25,6 +25,7 @@ import { followRoomEventsForAppservices } from './appservices/announce.ts';
 import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
 import { loadManagedRegistrations } from './appservices/managed.ts';
 import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
+import { followRoomEventsForPush } from './push/evaluate-job.ts';
 
 /** Longest a request (headers and body) may take: a media upload of max_upload_size over a slow link. */
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
@@ -65,6 +66,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
+    followRoomEventsForPush(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();
     return await listen(app, database, fanout, registrySync);

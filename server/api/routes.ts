@@ -42,6 +42,7 @@ import { mountSearch } from './client/search.ts';
 import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
 import { mountRoomSummary } from './client/room-summary.ts';
 import { mountAppserviceAdmin } from './admin/appservices.ts';
+import { mountPushers } from './client/pushers.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -87,4 +88,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountSpaceHierarchy(router, app);
   mountRoomSummary(router, app);
   mountAppserviceAdmin(router, app);
+  mountPushers(router, app);
 }

@@ -2,6 +2,9 @@ import type { AppContext } from '../app-context.ts';
 import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
 import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
 import { scheduleMediaCleanup } from '../media/cleanup.ts';
+import { definePushEvaluation } from '../push/evaluate-job.ts';
+import { definePushSending } from '../push/send-job.ts';
+import { schedulePushPrune } from '../push/prune-job.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -12,4 +15,7 @@ export async function defineJobs(app: AppContext): Promise<void> {
   await scheduleToDeviceExpiry(app.jobs, app.db, app.logger);
   await defineDeliveryJobs(app);
   await scheduleMediaCleanup(app.jobs, app);
+  definePushEvaluation(app);
+  definePushSending(app);
+  await schedulePushPrune(app);
 }

@@ -27,6 +27,7 @@ import type {
 } from './tables/rooms.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
 import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
+import type { PushersTable, PushNotificationsTable, PushProgressTable } from './tables/push.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -66,6 +67,9 @@ export interface Database {
   appservice_state: AppserviceStateTable;
   appservice_transactions: AppserviceTransactionsTable;
   appservice_registrations: AppserviceRegistrationsTable;
+  pushers: PushersTable;
+  push_notifications: PushNotificationsTable;
+  push_progress: PushProgressTable;
 }
 
 export type Db = Kysely<Database>;

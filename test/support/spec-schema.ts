@@ -291,3 +291,19 @@ export async function assertEventMatchesSpec(event: unknown): Promise<void> {
     }
   }
 }
+
+/** Validates a request body the server sent (e.g. to a push gateway) against the spec operation's requestBody schema. */
+export async function assertRequestMatchesSpec({ method, path: requestPath, body, api = 'client-server' }: Omit<SpecResponse, 'status'>): Promise<void> {
+  const operations = findOperations(api, method, requestPath);
+  if (operations.length === 0) fail(`${method.toUpperCase()} ${requestPath}: no operation in the ${api} spec matches this method and path`);
+  const failures: string[] = [];
+  for (const op of operations) {
+    const doc = await dereferenced(op.file);
+    const schema = field(doc, 'paths', op.pathKey, op.method, 'requestBody', 'content', 'application/json', 'schema');
+    if (schema === undefined) fail(`${describe(op)} has no JSON request body schema`);
+    const validate = compileOnce(`${op.file}\0${op.pathKey}\0${op.method}\0request`, schema)!;
+    if (validate(body)) return;
+    failures.push(`operation ${describe(op)}:\n${formatErrors(validate.errors)}`);
+  }
+  fail(`${method.toUpperCase()} ${requestPath}: request body does not match the spec\n${failures.join('\n')}\nbody: ${preview(body)}`);
+}

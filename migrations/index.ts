@@ -5,6 +5,7 @@ import * as e2ee from './0003-e2ee.ts';
 import * as media from './0004-media.ts';
 import * as userData from './0005-user-data.ts';
 import * as appservices from './0006-appservices.ts';
+import * as channels from './0007-channels.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-media': media,
   '0005-user-data': userData,
   '0006-appservices': appservices,
+  '0007-channels': channels,
 };

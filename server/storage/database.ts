@@ -26,6 +26,7 @@ import type {
 } from './tables/rooms.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
 import type { AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
+import type { ChannelAuditTable, ChannelPoliciesTable } from './tables/channels.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -63,6 +64,8 @@ export interface Database {
   presence: PresenceTable;
   appservice_state: AppserviceStateTable;
   appservice_transactions: AppserviceTransactionsTable;
+  channel_policies: ChannelPoliciesTable;
+  channel_audit: ChannelAuditTable;
 }
 
 export type Db = Kysely<Database>;

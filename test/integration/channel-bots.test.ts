@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { registerUser, request, type TestUser } from '../support/http.ts';
+import { registerUser, request, type HttpResult, type TestUser } from '../support/http.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { createRoom, putState, roomPost, roomSnapshot } from '../support/rooms.ts';
 import { makeRegistration, writeRegistrationFiles } from '../support/appservice.ts';
@@ -33,7 +33,7 @@ async function encryptedRoom(extra: Record<string, unknown> = {}): Promise<strin
   return createRoom(server, alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.encryption', state_key: '', content: MEGOLM }], ...extra });
 }
 
-async function expectBotRefusal(result: { status: number; body: any }, method: string, path: string, roomId: string | undefined, before: unknown, mentions: RegExp) {
+async function expectBotRefusal(result: HttpResult, method: string, path: string, roomId: string | undefined, before: unknown, mentions: RegExp) {
   await assertRefusal(result, { method, path, status: 403, errcode: 'M_FORBIDDEN' });
   assert.match(result.body.error, mentions);
   if (roomId) assert.deepEqual(await roomSnapshot(server, roomId), before, 'a refused membership changes nothing');

@@ -34,6 +34,7 @@ import { mountPresence } from './client/presence.ts';
 import { mountUserDirectory } from './client/user-directory.ts';
 import { mountAppservicePing } from './appservice/ping.ts';
 import { mountThirdParty } from './client/third-party.ts';
+import { mountChannelAdmin } from './admin/channels.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -71,4 +72,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountUserDirectory(router, app);
   mountAppservicePing(router, app);
   mountThirdParty(router, app);
+  mountChannelAdmin(router, app);
 }

@@ -5,8 +5,9 @@ export async function findChannelPolicy(db: Queryable, roomId: string): Promise<
   return db.selectFrom('channel_policies').selectAll().where('room_id', '=', roomId).executeTakeFirst();
 }
 
-export async function upsertChannelPolicy(db: Queryable, row: Omit<ChannelPolicyRow, 'allowed_bots'> & { allowed_bots: string[] | null }): Promise<void> {
-  const values = { ...row, allowed_bots: row.allowed_bots === null ? null : JSON.stringify(row.allowed_bots) } as unknown as ChannelPolicyRow;
+export async function upsertChannelPolicy(db: Queryable, row: ChannelPolicyRow): Promise<void> {
+  // jsonb: an array must be sent as JSON text, or pg would make it a Postgres array.
+  const values = { ...row, allowed_bots: row.allowed_bots === null ? null : (JSON.stringify(row.allowed_bots) as unknown as string[]) };
   await db
     .insertInto('channel_policies')
     .values(values)

@@ -1,13 +1,9 @@
 import type { Generated, Selectable } from 'kysely';
 
-/** A channel's policy; see server/channels/channel-policy.ts for what each field means. */
+/** The part of a channel's policy that is not room state; see server/channels/channel-policy.ts. */
 export interface ChannelPoliciesTable {
   room_id: string;
-  visibility: 'private' | 'public';
-  encryption: 'required' | 'off';
-  joining: 'invite' | 'knock' | 'open';
-  link_previews: Generated<boolean>;
-  retention_max_age_ms: number | null;
+  /** Null: any bot (subject to encryption); otherwise only bots of these appservice ids. */
   allowed_bots: string[] | null;
   updated_ts: number;
 }

@@ -77,3 +77,14 @@ export function effectivePolicy(row: ChannelPolicyRow | undefined, state: readon
 
 /** The state types a policy is published as; read together to build `effectivePolicy`. */
 export const POLICY_STATE_TYPES = ['m.room.join_rules', ENCRYPTION_STATE.type, PREVIEW_URLS_TYPE, RETENTION_TYPE] as const;
+
+/**
+ * m.room.retention sent through Matrix is policy too: the purge job obeys it,
+ * so a maximum age outside the bounds (or not a whole number of ms) is refused.
+ */
+export function retentionStateProblem(draft: { type: string; stateKey?: string; content: Record<string, unknown> }): string | undefined {
+  if (draft.type !== RETENTION_TYPE || draft.stateKey !== '' || !('max_lifetime' in draft.content)) return undefined;
+  const maxLifetime = draft.content.max_lifetime;
+  if (Number.isSafeInteger(maxLifetime) && (maxLifetime as number) >= MIN_RETENTION_MS && (maxLifetime as number) <= MAX_RETENTION_MS) return undefined;
+  return `Message retention: max_lifetime must be a whole number of milliseconds from ${MIN_RETENTION_MS} to ${MAX_RETENTION_MS}`;
+}

@@ -2,6 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { scheduleToDeviceExpiry } from '../e2ee/expiry-job.ts';
 import { defineDeliveryJobs } from '../appservices/delivery-job.ts';
 import { scheduleMediaCleanup } from '../media/cleanup.ts';
+import { scheduleRetention } from '../channels/retention.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -12,4 +13,5 @@ export async function defineJobs(app: AppContext): Promise<void> {
   await scheduleToDeviceExpiry(app.jobs, app.db, app.logger);
   await defineDeliveryJobs(app);
   await scheduleMediaCleanup(app.jobs, app);
+  await scheduleRetention(app.jobs, app);
 }

@@ -5,6 +5,7 @@ import { registerUser, request, type HttpResult, type TestUser } from '../suppor
 import { assertMatchesAdminApi } from '../support/admin-api-schema.ts';
 import { createRoom, putState, roomGet, roomPost, roomSnapshot, syncOnce } from '../support/rooms.ts';
 import { makeRegistration, writeRegistrationFiles } from '../support/appservice.ts';
+import { sql } from 'kysely';
 
 let server: TestServer;
 let root: TestUser;
@@ -224,4 +225,30 @@ test('the OpenAPI document is served as JSON and is the one in the repository', 
   assert.equal(served.status, 200);
   assert.equal(served.body.openapi, '3.1.0');
   assert.ok(served.body.paths['/channels/{roomId}/policy'].put);
+});
+
+test('a power-level change that lets moderators touch m.room.encryption still cannot drop or weaken encryption', async () => {
+  const roomId = await channel({ joining: 'open' });
+  assert.equal((await roomPost(server, mallory, roomId, 'join')).status, 200);
+  const levels = await stateOf(root, roomId, 'm.room.power_levels');
+  const lowered = { ...levels, users: { ...levels.users, [mallory.userId]: 50 }, events: { ...levels.events, 'm.room.encryption': 50 } };
+  assert.equal((await putState(server, root, roomId, 'm.room.power_levels', '', lowered)).status, 200);
+  const before = await everything(roomId);
+  for (const content of [{}, { algorithm: 'none' }]) {
+    const result = await putState(server, mallory, roomId, 'm.room.encryption', '', content);
+    await expectForbidden(result, /requires end-to-end encryption/);
+  }
+  await expectForbidden(await admin(mallory, 'PUT', `${room(roomId)}/policy`, { encryption: 'off' }));
+  assert.deepEqual(await everything(roomId), before);
+});
+
+test('the migrated channel tables have exactly the columns their table types declare', async () => {
+  const declared: Record<string, string[]> = {
+    channel_policies: ['allowed_bots', 'room_id', 'updated_ts'],
+    channel_audit: ['action', 'actor', 'after', 'before', 'created_ts', 'id', 'room_id'],
+  };
+  for (const [table, columns] of Object.entries(declared)) {
+    const { rows } = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns WHERE table_name = ${table} ORDER BY column_name`.execute(server.app.db);
+    assert.deepEqual(rows.map((row) => row.column_name), columns, table);
+  }
 });

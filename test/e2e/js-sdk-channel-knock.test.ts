@@ -76,8 +76,9 @@ test('request to join with matrix-js-sdk: the knock is pending for the channel a
   await bobInvited;
 
   const rootSeesJoin = seesMembership(root, roomId, bobUser.userId, 'join');
+  const bobSeesJoin = seesMembership(bob, roomId, bobUser.userId, 'join');
   await bob.joinRoom(roomId);
-  await rootSeesJoin;
-  assert.equal(bob.getRoom(roomId)?.getMyMembership(), 'join');
+  await Promise.all([rootSeesJoin, bobSeesJoin]);
+  assert.equal((await adminApi('GET', `/channels/${encodeURIComponent(roomId)}`)).body.joined_members, 2);
   assert.deepEqual((await adminApi('GET', `/channels/${encodeURIComponent(roomId)}/join_requests`)).body.join_requests, []);
 });

@@ -252,3 +252,14 @@ test('the migrated channel tables have exactly the columns their table types dec
     assert.deepEqual(rows.map((row) => row.column_name), columns, table);
   }
 });
+
+test('the audit log pages back with next_before, newest first', async () => {
+  const roomId = await channel({ encryption: 'off' });
+  for (const link_previews of [true, false, true]) assert.equal((await admin(root, 'PUT', `${room(roomId)}/policy`, { link_previews })).status, 200);
+  const first = await admin(root, 'GET', `${room(roomId)}/audit?limit=2`);
+  assert.deepEqual(first.body.entries.map((entry: any) => entry.after.link_previews), [true, false]);
+  const second = await admin(root, 'GET', `${room(roomId)}/audit?limit=2&before=${first.body.next_before}`);
+  assert.deepEqual(second.body.entries.map((entry: any) => entry.action), ['policy.change', 'channel.create']);
+  const bad = await admin(root, 'GET', `${room(roomId)}/audit?limit=100000`);
+  assert.equal(bad.status, 400);
+});

@@ -9,6 +9,7 @@ import * as dehydratedDevices from './0007-dehydrated-devices.ts';
 import * as relations from './0008-relations.ts';
 import * as pushers from './0009-pushers.ts';
 import * as searchIndex from './0010-search-index.ts';
+import * as channels from './0011-channels.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008-relations': relations,
   '0009-pushers': pushers,
   '0010-search-index': searchIndex,
+  '0011-channels': channels,
 };

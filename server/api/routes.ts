@@ -43,6 +43,7 @@ import { mountSpaceHierarchy } from './client/space-hierarchy.ts';
 import { mountRoomSummary } from './client/room-summary.ts';
 import { mountAppserviceAdmin } from './admin/appservices.ts';
 import { mountPushers } from './client/pushers.ts';
+import { mountChannelAdmin } from './admin/channels.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -89,4 +90,5 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountRoomSummary(router, app);
   mountAppserviceAdmin(router, app);
   mountPushers(router, app);
+  mountChannelAdmin(router, app);
 }

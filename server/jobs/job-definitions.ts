@@ -5,6 +5,7 @@ import { scheduleMediaCleanup } from '../media/cleanup.ts';
 import { definePushEvaluation } from '../push/evaluate-job.ts';
 import { definePushSending } from '../push/send-job.ts';
 import { schedulePushPrune } from '../push/prune-job.ts';
+import { scheduleRetention } from '../channels/retention.ts';
 
 /**
  * Defines every job (and schedules the periodic ones). Both API processes and
@@ -18,4 +19,5 @@ export async function defineJobs(app: AppContext): Promise<void> {
   definePushEvaluation(app);
   definePushSending(app);
   await schedulePushPrune(app);
+  await scheduleRetention(app.jobs, app);
 }

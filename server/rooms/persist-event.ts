@@ -7,6 +7,8 @@ import { advanceRoomHead, lockRoom } from '../storage/queries/rooms.ts';
 import { withTransaction, type TxHooks } from '../storage/transaction.ts';
 import type { BatchOutcome } from './append-batcher.ts';
 import { ENCRYPTION_STATE, encryptionPolicyRefusal, redactionPolicyRefusal } from '../channels/encryption-policy.ts';
+import { botAdmissionRefusal } from '../channels/bot-admission.ts';
+import { retentionStateProblem } from '../channels/channel-policy.ts';
 import { authStateKeysFor, checkEventAuth, selectAuthEvents } from './auth-rules.ts';
 import { buildEvent } from './build-event.ts';
 import { CanonicalJsonError, canonicalJson } from './canonical-json.ts';
@@ -108,6 +110,8 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     const problem = powerLevelsContentProblem(draft.content, roomVersionRules(room.roomVersion));
     if (problem) throw new MatrixError(ErrCode.BAD_JSON, `Invalid power levels: ${problem}`);
   }
+  const retentionProblem = retentionStateProblem(draft);
+  if (retentionProblem) throw new MatrixError(ErrCode.BAD_JSON, retentionProblem);
   const txnKey = draft.txn && { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId };
   const inputs = await appendInputs(tx, room.roomId, [...authStatePairs(draft), ENCRYPTION_STATE], txnKey);
   if (inputs.txnEventId) return (await findEvent(tx, inputs.txnEventId))!.json;
@@ -134,6 +138,8 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
   if (!auth.allowed) throw forbidden(`Refused by the room's rules: ${auth.reason}`);
   const policyRefusal = encryptionPolicyRefusal(draft, encryption);
   if (policyRefusal) throw policyRefusal;
+  const botRefusal = await botAdmissionRefusal(app, tx, room.roomId, draft, encryption);
+  if (botRefusal) throw botRefusal;
   const redactionTarget = draft.type === 'm.room.redaction' ? await checkRedaction(tx, event, authState, room) : undefined;
 
   // Writes from here on: nothing below may refuse the event.

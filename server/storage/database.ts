@@ -28,6 +28,7 @@ import type {
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/user-data.ts';
 import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { PushersTable, PushNotificationsTable, PushProgressTable } from './tables/push.ts';
+import type { ChannelAuditTable, ChannelPoliciesTable } from './tables/channels.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -70,6 +71,8 @@ export interface Database {
   pushers: PushersTable;
   push_notifications: PushNotificationsTable;
   push_progress: PushProgressTable;
+  channel_policies: ChannelPoliciesTable;
+  channel_audit: ChannelAuditTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientEvent, createClient, RoomMemberEvent, SyncState, type MatrixClient } from 'matrix-js-sdk';
+import { RoomMemberEvent, type MatrixClient } from 'matrix-js-sdk';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
-import { quietMatrixSdk } from '../support/js-sdk.ts';
+import { quietMatrixSdk, startSyncedClient } from '../support/js-sdk.ts';
 import { assertMatchesAdminApi } from '../support/admin-api-schema.ts';
 
 quietMatrixSdk();
@@ -19,21 +19,8 @@ after(async () => {
 });
 
 async function startedClient(user: TestUser): Promise<MatrixClient> {
-  const client = createClient({ baseUrl: server.url, userId: user.userId, accessToken: user.accessToken, deviceId: user.deviceId });
+  const client = await startSyncedClient(server.url, user);
   clients.push(client);
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: SyncState, _previous: SyncState | null, data?: { error?: Error }) => {
-      if (state === SyncState.Prepared) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === SyncState.Error) {
-        reject(data?.error ?? new Error('sync failed'));
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 10 });
-  await prepared;
   return client;
 }
 

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientEvent, createClient, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
+import { RoomMemberEvent, type MatrixClient } from 'matrix-js-sdk';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, type TestUser } from '../support/http.ts';
-import { quietMatrixSdk } from '../support/js-sdk.ts';
+import { nextTimelineEvent, quietMatrixSdk, startSyncedClient } from '../support/js-sdk.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 quietMatrixSdk();
@@ -19,34 +19,9 @@ after(async () => {
 });
 
 async function startedClient(user: TestUser, options: { threadSupport?: boolean } = {}): Promise<MatrixClient> {
-  const client = createClient({ baseUrl: server.url, userId: user.userId, accessToken: user.accessToken, deviceId: user.deviceId });
+  const client = await startSyncedClient(server.url, user, options);
   clients.push(client);
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: SyncState, _previous: SyncState | null, data?: { error?: Error }) => {
-      if (state === SyncState.Prepared) {
-        client.off(ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === SyncState.Error) {
-        reject(data?.error ?? new Error('sync failed'));
-      }
-    };
-    client.on(ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 10, threadSupport: options.threadSupport ?? false });
-  await prepared;
   return client;
-}
-
-/** Resolves with the first timeline event in `roomId` that `match` accepts, as the client sees it through sync. */
-function nextTimelineEvent(client: MatrixClient, roomId: string, match: (event: MatrixEvent) => boolean): Promise<MatrixEvent> {
-  return new Promise((resolve) => {
-    const onTimeline = (event: MatrixEvent, room: Room | undefined) => {
-      if (room?.roomId !== roomId || !match(event) || event.status !== null) return;
-      client.off(RoomEvent.Timeline, onTimeline);
-      resolve(event);
-    };
-    client.on(RoomEvent.Timeline, onTimeline);
-  });
 }
 
 test('two matrix-js-sdk clients create a room, invite, join and chat both ways through sync', async () => {

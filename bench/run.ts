@@ -75,7 +75,12 @@ async function main(): Promise<void> {
   }
   // On a server of its own (with an appservice registered), on a fresh database.
   if (want('appservice')) {
-    results.appservice = await appserviceDelivery(await freshDatabase(adminUrl, 'palisade_bench_as'), { total: n(2000, 100), senders: 4, backlog: n(10_000, 500) });
+    const appserviceDatabase = `${name}_as`;
+    try {
+      results.appservice = await appserviceDelivery(await freshDatabase(adminUrl, appserviceDatabase), { total: n(2000, 100), senders: 4, backlog: n(10_000, 500) });
+    } finally {
+      await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${appserviceDatabase} WITH (FORCE)`));
+    }
   }
 
   for (const [section, value] of Object.entries(results)) {

@@ -9,24 +9,10 @@ import { startTestServer } from '../support/server.ts';
 import { registerUser, request } from '../support/http.ts';
 import { createRoom, say } from '../support/rooms.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
-import { redisConfig } from '../support/redis-config.ts';
+import { redisConfig, wipePrefix } from '../support/redis-config.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { deferStack } from '../support/cleanup.ts';
-
-/** Deletes every key under the prefix (never FLUSHALL: the test Redis is shared). */
-async function wipePrefix(url: string, prefix: string): Promise<number> {
-  const redis = new Redis(url);
-  try {
-    let deleted = 0;
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      if ((keys as string[]).length) deleted += await redis.del(...(keys as string[]));
-    }
-    return deleted;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 test('Redis wiped while deliveries are pending: after a worker restart everything is delivered and scheduled again', { timeout: 120_000 }, async (t) => {
   const redisUrl = redisUrlOrSkip(t);

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
 import { loadConfig, type ConfigFile } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startWorker } from '../../server/start-worker.ts';
@@ -8,25 +7,11 @@ import { startTestServer } from '../support/server.ts';
 import { registerUser, request } from '../support/http.ts';
 import { createRoom, roomPost, sendMessage } from '../support/rooms.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
-import { redisConfig } from '../support/redis-config.ts';
+import { redisConfig, wipePrefix } from '../support/redis-config.ts';
 import { startFakePushGateway } from '../support/push-gateway.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const logger = createLogger('silent');
-
-/** Deletes every key under the prefix (never FLUSHALL: the test Redis is shared). */
-async function wipePrefix(url: string, prefix: string): Promise<number> {
-  const redis = new Redis(url);
-  try {
-    let deleted = 0;
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      if ((keys as string[]).length) deleted += await redis.del(...(keys as string[]));
-    }
-    return deleted;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 test('with Redis a worker evaluates and pushes; with Redis wiped while a push is pending, a restarted worker still sends it', { timeout: 120_000 }, async (t) => {
   const redisUrl = redisUrlOrSkip(t);

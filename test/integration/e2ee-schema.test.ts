@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertTableColumns } from '../support/table-columns.ts';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type {
@@ -60,13 +61,7 @@ before(async () => {
 after(() => server.stop());
 
 test('the migrated E2EE tables have exactly the columns their table types declare', async () => {
-  const { rows } = await sql<{ table_name: string; column_name: string }>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND table_name = ANY(${Object.keys(COLUMNS)})`.execute(server.app.db);
-  for (const [table, columns] of Object.entries(COLUMNS)) {
-    const actual = rows.filter((row) => row.table_name === table).map((row) => row.column_name).sort();
-    assert.deepEqual(actual, Object.keys(columns).sort(), table);
-  }
+  await assertTableColumns(server.app.db, COLUMNS);
 });
 
 test('device-owned E2EE tables cascade from devices', async () => {

@@ -8,6 +8,7 @@ import { startFakePushGateway } from '../support/push-gateway.ts';
 import { postNotification } from '../../server/push/gateway-client.ts';
 import { sql } from 'kysely';
 import type { PushersTable, PushNotificationsTable, PushProgressTable } from '../../server/storage/tables/push.ts';
+import { assertTableColumns } from '../support/table-columns.ts';
 
 /** Column names per table; `satisfies` makes tsc fail when a table type and this list disagree. */
 const COLUMNS = {
@@ -149,13 +150,7 @@ test('push gateways on private or loopback addresses are refused unless ip_range
 });
 
 test('the migrated push tables have exactly the columns their table types declare; the search and notification indexes exist', async () => {
-  const { rows } = await sql<{ table_name: string; column_name: string }>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND table_name = ANY(${Object.keys(COLUMNS)})`.execute(server.app.db);
-  for (const [table, columns] of Object.entries(COLUMNS)) {
-    const actual = rows.filter((row) => row.table_name === table).map((row) => row.column_name).sort();
-    assert.deepEqual(actual, Object.keys(columns).sort(), table);
-  }
+  await assertTableColumns(server.app.db, COLUMNS);
   const indexes = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`.execute(server.app.db);
   for (const index of ['events_search_idx', 'push_notifications_user_idx', 'pushers_user_idx']) assert.ok(indexes.rows.some((row) => row.indexname === index), index);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type { AccountDataTable, PresenceTable, ReceiptsTable } from '../../server/storage/tables/user-data.ts';
+import { assertTableColumns } from '../support/table-columns.ts';
 
 /** Column names per table; `satisfies` makes tsc fail when a table type and this list disagree. */
 const COLUMNS = {
@@ -22,13 +23,7 @@ before(async () => {
 after(() => server.stop());
 
 test('the migrated per-user tables have exactly the columns their table types declare', async () => {
-  const { rows } = await sql<{ table_name: string; column_name: string }>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND table_name = ANY(${Object.keys(COLUMNS)})`.execute(server.app.db);
-  for (const [table, columns] of Object.entries(COLUMNS)) {
-    const actual = rows.filter((row) => row.table_name === table).map((row) => row.column_name).sort();
-    assert.deepEqual(actual, Object.keys(columns).sort(), table);
-  }
+  await assertTableColumns(server.app.db, COLUMNS);
 });
 
 test('the stream indexes and position sequences exist', async () => {

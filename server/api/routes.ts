@@ -44,6 +44,11 @@ import { mountRoomSummary } from './client/room-summary.ts';
 import { mountAppserviceAdmin } from './admin/appservices.ts';
 import { mountPushers } from './client/pushers.ts';
 import { mountChannelAdmin } from './admin/channels.ts';
+import { mountUserAdmin } from './admin/users.ts';
+import { mountRegistrationTokenAdmin } from './admin/registration-tokens.ts';
+import { mountAdminAudit } from './admin/admin-audit.ts';
+import { mountSynapseUserAdmin } from './admin/synapse-users.ts';
+import { mountSynapseRegistrationTokens } from './admin/synapse-registration-tokens.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -91,4 +96,9 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountAppserviceAdmin(router, app);
   mountPushers(router, app);
   mountChannelAdmin(router, app);
+  mountUserAdmin(router, app);
+  mountRegistrationTokenAdmin(router, app);
+  mountAdminAudit(router, app);
+  mountSynapseUserAdmin(router, app);
+  mountSynapseRegistrationTokens(router, app);
 }

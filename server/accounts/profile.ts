@@ -41,7 +41,7 @@ export async function getProfileField(app: AppContext, userId: string, field: Pr
 export async function setProfileField(app: AppContext, callerId: string, userId: string, field: ProfileField, value: string | null): Promise<void> {
   if (userId !== callerId) throw forbidden('You can only change your own profile');
   const normalised = value === '' ? null : value;
-  if (normalised !== null) checkValue(field, normalised);
+  if (normalised !== null) checkProfileValue(field, normalised);
   const user = await findUser(app.db, userId);
   if (!user || user.deactivated) throw notFound(`There is no user ${userId} on this server`);
   if (user[field] === normalised) return;
@@ -49,7 +49,8 @@ export async function setProfileField(app: AppContext, callerId: string, userId:
   await propagateToRooms(app, userId, field, normalised);
 }
 
-function checkValue(field: ProfileField, value: string): void {
+/** A display name or avatar URL a user may set; throws M_INVALID_PARAM naming the limit otherwise. */
+export function checkProfileValue(field: ProfileField, value: string): void {
   if (field === 'displayname' && [...value].length > MAX_DISPLAYNAME_LENGTH) throw invalidParam(`displayname may be at most ${MAX_DISPLAYNAME_LENGTH} characters`);
   if (field === 'avatar_url') {
     if (value.length > MAX_AVATAR_URL_LENGTH) throw invalidParam(`avatar_url may be at most ${MAX_AVATAR_URL_LENGTH} characters`);

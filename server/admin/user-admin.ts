@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { forbidden, invalidParam, missingParam, notFound } from '../errors.ts';
 import { changePassword, deactivateAccount } from '../accounts/account.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../accounts/passwords.ts';
-import { setProfileField, type ProfileField } from '../accounts/profile.ts';
+import { checkProfileValue, PROFILE_FIELDS, setProfileField, type ProfileField } from '../accounts/profile.ts';
 import { registerAccount } from '../accounts/registration.ts';
 import { removeAllDevices, removeDevices } from '../accounts/sessions.ts';
 import { announceDeviceListChange } from '../e2ee/e2ee-streams.ts';
@@ -32,9 +32,13 @@ export interface NewUser {
 /** A new local account, without a device: the user logs in with the password. */
 export async function createUser(app: AppContext, actor: string, user: NewUser): Promise<AdminUserRow> {
   checkPassword(user.password);
+  // Checked before the account exists, so a refusal leaves nothing behind.
+  const profile = { displayname: emptyToNull(user.displayname), avatar_url: emptyToNull(user.avatar_url) };
+  for (const field of PROFILE_FIELDS) if (profile[field]) checkProfileValue(field, profile[field]);
   const { user_id: userId } = await registerAccount(app, { username: user.localpart, password: user.password, admin: user.admin, inhibitLogin: true, ip: null });
-  if (user.displayname !== undefined) await setProfileField(app, userId, userId, 'displayname', user.displayname);
-  if (user.avatar_url !== undefined) await setProfileField(app, userId, userId, 'avatar_url', user.avatar_url);
+  // A new user is in no room, so there is nothing to carry the profile to.
+  const update = Object.fromEntries(PROFILE_FIELDS.filter((field) => profile[field] !== undefined).map((field) => [field, profile[field]]));
+  if (Object.keys(update).length > 0) await updateUser(app.db, userId, update);
   const created = await requireAdminUser(app, userId);
   await recordAdminAction(app.db, {
     actor,
@@ -138,6 +142,8 @@ export async function logOutUser(app: AppContext, actor: string, userId: string,
 export async function findUserForAdmin(app: AppContext, userId: string): Promise<AdminUserRow | undefined> {
   return findAdminUser(app.db, userId);
 }
+
+const emptyToNull = (value: string | undefined) => (value === '' ? null : value);
 
 function checkPassword(password: string | undefined): void {
   if (password === undefined) return;

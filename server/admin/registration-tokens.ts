@@ -35,6 +35,7 @@ export async function createRegistrationToken(app: AppContext, actor: string, re
   const now = Date.now();
   if (request.token !== undefined && request.length !== undefined) throw invalidParam('Give either token or length, not both');
   if (request.token !== undefined) checkToken(request.token);
+  checkUsesAllowed(request.uses_allowed);
   checkExpiry(request.expiry_time, now);
   const token = request.token ?? generateToken(request.length ?? DEFAULT_TOKEN_LENGTH);
   const row = { token, uses_allowed: request.uses_allowed ?? null, expiry_time: request.expiry_time ?? null, created_ts: now };
@@ -62,6 +63,7 @@ export async function requireRegistrationToken(app: AppContext, token: string): 
 
 /** Changes how often a token may be used and until when; fields not given stay. */
 export async function updateToken(app: AppContext, actor: string, token: string, changes: { uses_allowed?: number | null; expiry_time?: number | null }): Promise<RegistrationTokenRow> {
+  checkUsesAllowed(changes.uses_allowed);
   checkExpiry(changes.expiry_time, Date.now());
   return changeToken(app, actor, token, 'registration_token.update', changes);
 }
@@ -90,6 +92,7 @@ async function changeToken(
     const before = TOKEN_PATTERN.test(token) ? await tx.selectFrom('registration_tokens').selectAll().where('token', '=', token).forUpdate().executeTakeFirst() : undefined;
     if (!before) throw notFound(`There is no registration token ${token}`);
     const after = (await updateRegistrationToken(tx, token, changes))!;
+    if (JSON.stringify(tokenJson(before)) === JSON.stringify(tokenJson(after))) return after;
     await recordAdminAction(tx, { actor, action, target_type: 'registration_token', target: token, before: tokenJson(before), after: tokenJson(after) });
     return after;
   });
@@ -101,8 +104,14 @@ function checkToken(token: string): void {
   }
 }
 
+function checkUsesAllowed(uses: number | null | undefined): void {
+  if (uses !== undefined && uses !== null && (uses < 0 || uses > MAX_USES_ALLOWED)) throw invalidParam(`uses_allowed must be an integer from 0 to ${MAX_USES_ALLOWED}, or null`);
+}
+
 function checkExpiry(expiry: number | null | undefined, now: number): void {
-  if (expiry !== undefined && expiry !== null && expiry < now) throw invalidParam('expiry_time cannot be in the past');
+  if (expiry === undefined || expiry === null) return;
+  if (expiry < now) throw invalidParam('expiry_time cannot be in the past');
+  if (expiry > Number.MAX_SAFE_INTEGER) throw invalidParam('expiry_time is too far in the future');
 }
 
 function generateToken(length: number): string {

@@ -118,6 +118,25 @@ describe('account management', () => {
     assert.deepEqual(devices, []);
   });
 
+  it('deactivation leaves every room, rejects pending invites and withdraws knocks, so members see the user go', async () => {
+    const host = await registerUser(server.url, 'host');
+    const gwen = await registerUser(server.url, 'gwen', { password: 'gwen-password' });
+    const make = async (body: Record<string, unknown>) => (await request(server.url, 'POST', '/_matrix/client/v3/createRoom', { token: host.accessToken, body })).body.room_id as string;
+    const joined = await make({ preset: 'public_chat' });
+    const invited = await make({ preset: 'private_chat' });
+    const knocked = await make({ preset: 'private_chat', room_version: '10', initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }] });
+    const room = (roomId: string, rest: string) => `/_matrix/client/v3/${rest.replace('{room}', encodeURIComponent(roomId))}`;
+    assert.equal((await request(server.url, 'POST', room(joined, 'rooms/{room}/join'), { token: gwen.accessToken, body: {} })).status, 200);
+    assert.equal((await request(server.url, 'POST', room(invited, 'rooms/{room}/invite'), { token: host.accessToken, body: { user_id: gwen.userId } })).status, 200);
+    assert.equal((await request(server.url, 'POST', room(knocked, 'knock/{room}'), { token: gwen.accessToken, body: {} })).status, 200);
+
+    assert.equal((await withPasswordUia(gwen, DEACTIVATE, {})).status, 200);
+    for (const roomId of [joined, invited, knocked]) {
+      const member = await request(server.url, 'GET', room(roomId, `rooms/{room}/state/m.room.member/${encodeURIComponent(gwen.userId)}`), { token: host.accessToken });
+      assert.deepEqual([member.status, member.body.membership], [200, 'leave'], roomId);
+    }
+  });
+
   it('refuses deactivation with a wrong password, changing nothing', async () => {
     const erin = await registerUser(server.url, 'erin', { password: 'erin-password' });
     const before = await snapshotTables(server.app.db, ['users', 'devices', 'access_tokens']);

@@ -9,6 +9,7 @@ import { announceDeviceListChange } from '../e2ee/e2ee-streams.ts';
 import { findAdminUser, type AdminUserRow } from '../storage/queries/admin-users.ts';
 import { findDevice } from '../storage/queries/devices.ts';
 import { updateUser } from '../storage/queries/users.ts';
+import { inTransaction } from '../storage/in-transaction.ts';
 import { recordAdminAction } from './admin-audit.ts';
 import { requireAdminUser } from './user-listing.ts';
 
@@ -79,8 +80,11 @@ export async function reactivateUser(app: AppContext, actor: string, userId: str
   if (!user.deactivated) return;
   if (password === undefined) throw missingParam('A password is required to reactivate a user');
   checkPassword(password);
-  await updateUser(app.db, userId, { deactivated: false, password_hash: await hashPassword(password) });
-  await recordAdminAction(app.db, { actor, action: 'user.reactivate', target_type: 'user', target: userId, before: { deactivated: true }, after: { deactivated: false } });
+  const passwordHash = await hashPassword(password);
+  await inTransaction(app.db, async (tx) => {
+    await updateUser(tx, userId, { deactivated: false, password_hash: passwordHash });
+    await recordAdminAction(tx, { actor, action: 'user.reactivate', target_type: 'user', target: userId, before: { deactivated: true }, after: { deactivated: false } });
+  });
 }
 
 /** Sets a user's password; by default every device is logged out too. */
@@ -105,8 +109,10 @@ export async function setServerAdmin(app: AppContext, actor: string, userId: str
   if (userId === actor && !admin) throw forbidden('You cannot revoke your own server admin; ask another admin');
   const user = await requireAdminUser(app, userId);
   if (user.is_admin === admin) return;
-  await updateUser(app.db, userId, { is_admin: admin });
-  await recordAdminAction(app.db, { actor, action: 'user.admin', target_type: 'user', target: userId, before: { admin: user.is_admin }, after: { admin } });
+  await inTransaction(app.db, async (tx) => {
+    await updateUser(tx, userId, { is_admin: admin });
+    await recordAdminAction(tx, { actor, action: 'user.admin', target_type: 'user', target: userId, before: { admin: user.is_admin }, after: { admin } });
+  });
 }
 
 /** Sets (or with '' removes) a display name or avatar, carried to the user's rooms as their own change would be. */

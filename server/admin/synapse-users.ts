@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.ts';
 import { invalidParam } from '../errors.ts';
 import { serverNameOf } from '../accounts/user-ids.ts';
-import { listUsersPage, type AdminUserRow } from '../storage/queries/admin-users.ts';
+import { listUsersPage, type AdminUserRow, type UserSortKey } from '../storage/queries/admin-users.ts';
 import { createUser, deactivateUser, findUserForAdmin, reactivateUser, resetPassword, setServerAdmin, setUserProfile } from './user-admin.ts';
 import { MAX_USER_PAGE, requireAdminUser } from './user-listing.ts';
 
@@ -35,16 +35,33 @@ export function synapseUser(row: AdminUserRow) {
   };
 }
 
+/** Synapse's `order_by` values; those for fields this server does not have (all equal) sort by name. */
+export const SYNAPSE_USER_ORDERS = ['name', 'is_guest', 'admin', 'user_type', 'deactivated', 'shadow_banned', 'displayname', 'avatar_url', 'creation_ts', 'last_seen_ts', 'locked'] as const;
+export type SynapseUserOrder = (typeof SYNAPSE_USER_ORDERS)[number];
+const SORT_KEYS: Record<SynapseUserOrder, UserSortKey> = {
+  name: 'user_id',
+  is_guest: 'user_id',
+  user_type: 'user_id',
+  shadow_banned: 'user_id',
+  locked: 'user_id',
+  admin: 'is_admin',
+  deactivated: 'deactivated',
+  displayname: 'displayname',
+  avatar_url: 'avatar_url',
+  creation_ts: 'created_ts',
+  last_seen_ts: 'last_seen_ts',
+};
+
 /** GET /_synapse/admin/v2/users: numeric `from` offset; `next_token` while there are more. */
 export async function listSynapseUsers(
   app: AppContext,
-  query: { from: number; limit: number; name?: string; user_id?: string; deactivated: boolean; admins?: boolean; dir: 'f' | 'b' },
+  query: { from: number; limit: number; name?: string; user_id?: string; deactivated: boolean; admins?: boolean; dir: 'f' | 'b'; order_by: SynapseUserOrder },
 ) {
   const limit = Math.min(query.limit, MAX_USER_PAGE);
   const filter = query.name !== undefined
     ? { localpartOrName: query.name, includeDeactivated: query.deactivated, admins: query.admins }
     : { idContains: query.user_id, includeDeactivated: query.deactivated, admins: query.admins };
-  const page = await listUsersPage(app.db, filter, { limit, offset: query.from, descending: query.dir === 'b' });
+  const page = await listUsersPage(app.db, filter, { limit, offset: query.from, descending: query.dir === 'b', sortBy: SORT_KEYS[query.order_by] });
   const users = page.users.map((row) => {
     const { threepids: _t, external_ids: _e, suspended: _s, appservice_id: _a, consent_server_notice_sent: _c1, consent_version: _c2, consent_ts: _c3, ...listed } = synapseUser(row);
     return listed;

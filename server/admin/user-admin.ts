@@ -134,9 +134,15 @@ export async function setUserProfile(app: AppContext, actor: string, userId: str
 }
 
 /** Logs a user out of one device (404 when they have no such device) or of all of them. Returns the devices removed. */
-export async function logOutUser(app: AppContext, actor: string, userId: string, deviceId?: string): Promise<{ logged_out_devices: string[] }> {
+export async function logOutUser(
+  app: AppContext,
+  actor: string,
+  userId: string,
+  deviceId?: string,
+  options: { missingDeviceIsFine?: boolean } = {},
+): Promise<{ logged_out_devices: string[] }> {
   await requireAdminUser(app, userId);
-  if (deviceId !== undefined && !(await findDevice(app.db, userId, deviceId))) throw notFound(`${userId} has no device ${deviceId}`);
+  if (deviceId !== undefined && !options.missingDeviceIsFine && !(await findDevice(app.db, userId, deviceId))) throw notFound(`${userId} has no device ${deviceId}`);
   const removed = deviceId === undefined ? await removeAllDevices(app.db, userId) : await removeDevices(app.db, userId, [deviceId]);
   if (removed.length === 0) return { logged_out_devices: [] };
   await announceDeviceListChange(app, [userId]);

@@ -158,7 +158,13 @@ test('GET v2/users lists with from/limit/next_token/total, name and user_id filt
   assert.equal(withDeactivated.body.total, 4);
   assert.equal(withDeactivated.body.users.find((u: any) => u.name === '@pd:localhost').deactivated, true);
 
-  for (const query of ['limit=0', 'limit=1001', 'from=-1', 'from=abc', 'deactivated=yes', 'dir=up', 'order_by=creation_ts', `name=${'n'.repeat(256)}`]) {
+  const byCreation = await call(root, 'GET', `${V2}/users?name=pager&order_by=creation_ts&dir=b`);
+  assert.deepEqual(byCreation.body.users.map((u: any) => u.name), ['@pc:localhost', '@pb:localhost', '@pa:localhost'], 'newest first');
+  const byAdmin = await call(root, 'GET', `${V2}/users?order_by=admin&dir=b&limit=1`);
+  assert.equal(byAdmin.body.users[0].admin, true);
+  assert.equal((await call(root, 'GET', `${V2}/users?order_by=shadow_banned`)).status, 200, 'orders for fields this server lacks sort by name');
+
+  for (const query of ['limit=0', 'limit=1001', 'from=-1', 'from=abc', 'deactivated=yes', 'dir=up', 'order_by=password', `name=${'n'.repeat(256)}`]) {
     expectError(await call(root, 'GET', `${V2}/users?${query}`), 400, 'M_INVALID_PARAM');
   }
   expectError(await call(mallory, 'GET', `${V2}/users`), 403, 'M_FORBIDDEN');
@@ -218,4 +224,49 @@ test('v1/registration_tokens: Synapse paths over the same tokens and audit as th
     'registration_token.update',
     'registration_token.create',
   ]);
+});
+
+test('v1 reset_password, v1 users/{userId}/admin and v2 users/{userId}/devices, as Synapse tools call them', async () => {
+  const noel = await registerUser(server.url, 'noel');
+  const laptop = (await login('noel', noel.password)).body.access_token;
+  const devices = await call(root, 'GET', `${V2}/users/${noel.userId}/devices`);
+  assert.equal(devices.status, 200);
+  assert.equal(devices.body.total, 2);
+  for (const device of devices.body.devices) {
+    assert.deepEqual(Object.keys(device).sort(), ['device_id', 'display_name', 'last_seen_ip', 'last_seen_ts', 'last_seen_user_agent', 'user_id']);
+    assert.equal(device.user_id, noel.userId);
+  }
+  assert.deepEqual((await call(root, 'DELETE', `${V2}/users/${noel.userId}/devices/${noel.deviceId}`)).body, {});
+  assert.equal(await whoamiStatus(noel.accessToken), 401);
+  assert.equal(await whoamiStatus(laptop), 200);
+  assert.equal((await call(root, 'DELETE', `${V2}/users/${noel.userId}/devices/${noel.deviceId}`)).status, 200, 'an unknown device is no error, as in Synapse');
+
+  assert.deepEqual((await call(root, 'POST', `${V1}/reset_password/${noel.userId}`, { new_password: 'noel-new', logout_devices: false })).body, {});
+  assert.equal(await whoamiStatus(laptop), 200);
+  assert.equal((await login('noel', 'noel-new')).status, 200);
+  assert.deepEqual((await call(root, 'POST', `${V1}/reset_password/${noel.userId}`, { new_password: 'noel-newer' })).body, {});
+  assert.equal(await whoamiStatus(laptop), 401, 'logout_devices defaults to true');
+
+  assert.deepEqual((await call(root, 'GET', `${V1}/users/${noel.userId}/admin`)).body, { admin: false });
+  assert.deepEqual((await call(root, 'PUT', `${V1}/users/${noel.userId}/admin`, { admin: true })).body, {});
+  assert.deepEqual((await call(root, 'GET', `${V1}/users/${noel.userId}/admin`)).body, { admin: true });
+
+  const before = await everything();
+  expectError(await call(root, 'PUT', `${V1}/users/${root.userId}/admin`, { admin: false }), 403, 'M_FORBIDDEN', /your own/);
+  expectError(await call(root, 'PUT', `${V1}/users/${noel.userId}/admin`, {}), 400, 'M_MISSING_PARAM');
+  expectError(await call(root, 'GET', `${V1}/users/@ghost:localhost/admin`), 404, 'M_NOT_FOUND');
+  expectError(await call(root, 'POST', `${V1}/reset_password/@ghost:localhost`, { new_password: 'x' }), 404, 'M_NOT_FOUND');
+  expectError(await call(root, 'POST', `${V1}/reset_password/${noel.userId}`, { new_password: '' }), 400, 'M_BAD_JSON');
+  expectError(await call(root, 'GET', `${V2}/users/@ghost:localhost/devices`), 404, 'M_NOT_FOUND');
+  expectError(await call(root, 'DELETE', `${V2}/users/${noel.userId}/devices/${'d'.repeat(513)}`), 400, 'M_INVALID_PARAM');
+  for (const [method, path, body] of [
+    ['POST', `${V1}/reset_password/${noel.userId}`, { new_password: 'x' }],
+    ['GET', `${V1}/users/${noel.userId}/admin`],
+    ['PUT', `${V1}/users/${mallory.userId}/admin`, { admin: true }],
+    ['GET', `${V2}/users/${noel.userId}/devices`],
+    ['DELETE', `${V2}/users/${noel.userId}/devices/X`],
+  ] as const) {
+    expectError(await call(mallory, method, path, body), 403, 'M_FORBIDDEN');
+  }
+  assert.deepEqual(await everything(), before);
 });

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { Reply, route } from '../../http/route.ts';
-import { deactivateUser } from '../../admin/user-admin.ts';
-import { MAX_USER_PAGE, requireAdminUser } from '../../admin/user-listing.ts';
-import { listSynapseUsers, putSynapseUser, synapseUser } from '../../admin/synapse-users.ts';
+import { MAX_DEVICE_ID_LENGTH } from '../../accounts/sessions.ts';
+import { deactivateUser, logOutUser, resetPassword, setServerAdmin } from '../../admin/user-admin.ts';
+import { listUserDevices, MAX_USER_PAGE, requireAdminUser } from '../../admin/user-listing.ts';
+import { listSynapseUsers, putSynapseUser, SYNAPSE_USER_ORDERS, synapseUser } from '../../admin/synapse-users.ts';
 import { AvatarUrl, Displayname, MAX_SEARCH_LENGTH, Password, QueryBoolean, UserParams } from './admin-params.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,7 +20,7 @@ const ListQuery = z.looseObject({
   guests: QueryBoolean.optional(),
   deactivated: QueryBoolean.default(false),
   admins: QueryBoolean.optional(),
-  order_by: z.literal('name').optional(),
+  order_by: z.enum(SYNAPSE_USER_ORDERS).default('name'),
   dir: z.enum(['f', 'b']).default('f'),
 });
 const PutUserBody = z.looseObject({
@@ -35,6 +36,9 @@ const PutUserBody = z.looseObject({
   user_type: z.null().optional(),
 });
 const DeactivateBody = z.looseObject({ erase: z.boolean().default(false) });
+const ResetPasswordBody = z.looseObject({ new_password: Password.min(1), logout_devices: z.boolean().default(true) });
+const AdminBody = z.looseObject({ admin: z.boolean() });
+const DeviceParams = UserParams.extend({ deviceId: z.string().min(1).max(MAX_DEVICE_ID_LENGTH) });
 
 /**
  * The subset of Synapse's user admin API that admin tools and scripts use,
@@ -66,5 +70,48 @@ export function mountSynapseUserAdmin(router: Router, app: AppContext): void {
     await deactivateUser(app, caller.userId, params.userId, body.erase);
     // Nothing is bound at an identity server, so there was nothing to fail to unbind.
     return { id_server_unbind_result: 'success' };
+  });
+
+  /** POST /_synapse/admin/v1/reset_password/{userId} {new_password, logout_devices} */
+  route(router, app, { method: 'POST', path: '/_synapse/admin/v1/reset_password/:userId', auth: 'admin', params: UserParams, body: ResetPasswordBody }, async ({ app, caller, params, body }) => {
+    await app.rateLimits.message.consume(caller.userId);
+    await resetPassword(app, caller.userId, params.userId, body.new_password, body.logout_devices);
+    return {};
+  });
+
+  /** GET /_synapse/admin/v1/users/{userId}/admin → {admin} */
+  route(router, app, { method: 'GET', path: '/_synapse/admin/v1/users/:userId/admin', auth: 'admin', params: UserParams }, async ({ app, params }) => ({
+    admin: (await requireAdminUser(app, params.userId)).is_admin,
+  }));
+
+  /** PUT /_synapse/admin/v1/users/{userId}/admin {admin} — not one's own revocation. */
+  route(router, app, { method: 'PUT', path: '/_synapse/admin/v1/users/:userId/admin', auth: 'admin', params: UserParams, body: AdminBody }, async ({ app, caller, params, body }) => {
+    await app.rateLimits.message.consume(caller.userId);
+    await setServerAdmin(app, caller.userId, params.userId, body.admin);
+    return {};
+  });
+
+  /** GET /_synapse/admin/v2/users/{userId}/devices → {devices, total} */
+  route(router, app, { method: 'GET', path: '/_synapse/admin/v2/users/:userId/devices', auth: 'admin', params: UserParams }, async ({ app, params }) => {
+    const { devices } = await listUserDevices(app, params.userId);
+    return {
+      devices: devices.map((device) => ({
+        device_id: device.device_id,
+        display_name: device.display_name,
+        last_seen_ip: device.last_seen_ip,
+        last_seen_ts: device.last_seen_ts,
+        // Not recorded here.
+        last_seen_user_agent: null,
+        user_id: params.userId,
+      })),
+      total: devices.length,
+    };
+  });
+
+  /** DELETE /_synapse/admin/v2/users/{userId}/devices/{deviceId} — logs that device out; an unknown device is no error, as in Synapse. */
+  route(router, app, { method: 'DELETE', path: '/_synapse/admin/v2/users/:userId/devices/:deviceId', auth: 'admin', params: DeviceParams }, async ({ app, caller, params }) => {
+    await app.rateLimits.message.consume(caller.userId);
+    await logOutUser(app, caller.userId, params.userId, params.deviceId, { missingDeviceIsFine: true });
+    return {};
   });
 }

@@ -13,6 +13,9 @@ export interface AdminUserRow {
   last_seen_ts: number | null;
 }
 
+/** Columns a user list may be sorted by (Synapse's `order_by`, mapped to ours). */
+export type UserSortKey = 'user_id' | 'created_ts' | 'displayname' | 'avatar_url' | 'is_admin' | 'deactivated' | 'last_seen_ts';
+
 export interface UserListFilter {
   /** Substring of the user ID or the display name (Palisade's `search`). */
   idOrName?: string;
@@ -59,7 +62,7 @@ const lastSeen = (eb: ExpressionBuilder<Database, 'users'>) =>
 export async function listUsersPage(
   db: Queryable,
   filter: UserListFilter,
-  page: { limit: number; afterUserId?: string; offset?: number; descending?: boolean },
+  page: { limit: number; afterUserId?: string; offset?: number; descending?: boolean; sortBy?: UserSortKey },
 ): Promise<{ users: AdminUserRow[]; total: number }> {
   let query = filtered(db, filter).select([
     'users.user_id',
@@ -73,7 +76,13 @@ export async function listUsersPage(
   ]);
   if (page.afterUserId !== undefined) query = query.where(sql<string>`users.user_id COLLATE "C"`, '>', page.afterUserId);
   // COLLATE "C": byte order, so the keyset cursor and the order agree whatever the database's locale.
-  query = query.orderBy(sql`users.user_id COLLATE "C"`, page.descending ? 'desc' : 'asc').limit(page.limit);
+  const direction = page.descending ? 'desc' : 'asc';
+  // Ties (and the keyset cursor, which only the default order uses) are broken by user ID.
+  if (page.sortBy && page.sortBy !== 'user_id') {
+    // Unset values (no display name, never seen) sort as the smallest, either way round.
+    query = query.orderBy(sql`${sql.ref(page.sortBy)} ${sql.raw(page.descending ? 'DESC NULLS LAST' : 'ASC NULLS FIRST')}`);
+  }
+  query = query.orderBy(sql`users.user_id COLLATE "C"`, direction).limit(page.limit);
   if (page.offset) query = query.offset(page.offset);
   const [users, count] = await Promise.all([
     query.execute(),

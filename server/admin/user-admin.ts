@@ -121,6 +121,8 @@ export async function setUserProfile(app: AppContext, actor: string, userId: str
   const changed = (Object.keys(profile) as ProfileField[]).filter((field) => (profile[field] === '' ? null : profile[field]) !== user[field]);
   if (changed.length === 0) return;
   if (user.deactivated) throw invalidParam(`${userId} is deactivated; its profile cannot change`);
+  // Every value checked before any is set, so a refusal changes nothing.
+  for (const field of changed) if (profile[field]) checkProfileValue(field, profile[field]);
   for (const field of changed) await setProfileField(app, userId, userId, field, profile[field]!);
   const after = await requireAdminUser(app, userId);
   await recordAdminAction(app.db, {

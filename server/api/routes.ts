@@ -44,6 +44,9 @@ import { mountRoomSummary } from './client/room-summary.ts';
 import { mountAppserviceAdmin } from './admin/appservices.ts';
 import { mountPushers } from './client/pushers.ts';
 import { mountChannelAdmin } from './admin/channels.ts';
+import { mountChannelMemberAdmin } from './admin/channel-members.ts';
+import { mountChannelBotAdmin } from './admin/channel-bots.ts';
+import { mountSynapseRoomsAdmin } from './admin/synapse-rooms.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -91,4 +94,7 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountAppserviceAdmin(router, app);
   mountPushers(router, app);
   mountChannelAdmin(router, app);
+  mountChannelMemberAdmin(router, app);
+  mountChannelBotAdmin(router, app);
+  mountSynapseRoomsAdmin(router, app);
 }

@@ -87,7 +87,7 @@ export async function policyOf(app: AppContext, room: RoomRow): Promise<ChannelP
  * rules apply and clients see it), then the directory flag and the row, then
  * the audit entry. Returns the policy now in force.
  */
-export async function changeChannelPolicy(app: AppContext, actor: ChannelActor, roomId: string, patch: Partial<ChannelPolicy>): Promise<ChannelPolicy> {
+export async function changeChannelPolicy(app: AppContext, actor: ChannelActor, roomId: string, patch: Partial<ChannelPolicy>, action = 'policy.change'): Promise<ChannelPolicy> {
   const { room, sender } = await requireChannelRole(app, actor, roomId, 'admin');
   const before = await policyOf(app, room);
   const next = ChannelPolicySchema.parse({ ...before, ...patch });
@@ -115,7 +115,7 @@ export async function changeChannelPolicy(app: AppContext, actor: ChannelActor, 
   if (next.visibility !== before.visibility) await setRoomPublic(app.db, roomId, next.visibility === 'public');
   await upsertChannelPolicy(app.db, { room_id: roomId, allowed_bots: next.allowed_bots, updated_ts: Date.now() });
   const after = await policyOf(app, (await findRoom(app.db, roomId))!);
-  await audit(app, actor, roomId, 'policy.change', before, after);
+  await audit(app, actor, roomId, action, before, after);
   return after;
 }
 

@@ -1,0 +1,49 @@
+import type { AppContext } from '../app-context.ts';
+import { sendEvent } from '../rooms/persist-event.ts';
+import { membersWith } from '../storage/queries/channels.ts';
+import { currentStateEvents } from '../storage/queries/room-state.ts';
+import { setRoomPublic } from '../storage/queries/rooms.ts';
+import { requireChannelRole, type ChannelActor } from './channel-access.ts';
+import { audit } from './channel-admin.ts';
+import { purgeRoomHistoryBefore } from './retention.ts';
+
+export interface CloseOptions {
+  reason?: string;
+  /** Also purge the history, as the retention job would with a maximum age of zero. */
+  purge: boolean;
+}
+
+export interface CloseOutcome {
+  removed: string[];
+  purged: { deleted: number; stubbed: number; media: number } | null;
+}
+
+/**
+ * Closes a channel for good: the join rule becomes `invite`, the directory
+ * listing goes, and everyone in it or on the way in (joined, invited,
+ * knocking) is removed, the channel admin making the change last. Each member
+ * is removed by a `leave` of their own with the reason, as Synapse's room
+ * shutdown does: a kick would be refused by the Matrix rules for members at
+ * the sender's own level (other channel admins), and every member is local.
+ * With `purge`, the history is then purged by the retention code (messages
+ * gone for good; current state kept, so the room and its audit log remain).
+ */
+export async function closeChannel(app: AppContext, actor: ChannelActor, roomId: string, options: CloseOptions): Promise<CloseOutcome> {
+  const { room, sender } = await requireChannelRole(app, actor, roomId, 'admin');
+  const joinRule = (await currentStateEvents(app.db, roomId, [{ type: 'm.room.join_rules', state_key: '' }]))[0]?.json.content.join_rule ?? null;
+  const present = await membersWith(app.db, roomId, ['join', 'invite', 'knock']);
+  const before = { join_rule: joinRule, published: room.is_public, members: present.map((member) => ({ user_id: member.user_id, membership: member.membership })) };
+
+  if (joinRule !== 'invite') await sendEvent(app, roomId, { sender, type: 'm.room.join_rules', stateKey: '', content: { join_rule: 'invite' } });
+  await setRoomPublic(app.db, roomId, false);
+  const reason = options.reason ?? 'This channel was closed';
+  const removed: string[] = [];
+  for (const member of [...present.filter((member) => member.user_id !== sender), ...present.filter((member) => member.user_id === sender)]) {
+    await sendEvent(app, roomId, { sender: member.user_id, type: 'm.room.member', stateKey: member.user_id, content: { membership: 'leave', reason } });
+    app.typing.set(roomId, member.user_id, false, 0);
+    removed.push(member.user_id);
+  }
+  const purged = options.purge ? await purgeRoomHistoryBefore(app, roomId, Date.now()) : null;
+  await audit(app, actor, roomId, 'channel.close', before, { join_rule: 'invite', published: false, members: [], reason, purged });
+  return { removed, purged };
+}

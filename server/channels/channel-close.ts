@@ -2,7 +2,8 @@ import type { AppContext } from '../app-context.ts';
 import { sendEvent } from '../rooms/persist-event.ts';
 import { membersWith } from '../storage/queries/channels.ts';
 import { currentStateEvents } from '../storage/queries/room-state.ts';
-import { setRoomPublic } from '../storage/queries/rooms.ts';
+import { findRoom, setRoomPublic } from '../storage/queries/rooms.ts';
+import { notFound } from '../errors.ts';
 import { requireChannelRole, type ChannelActor } from './channel-access.ts';
 import { audit } from './channel-admin.ts';
 import { purgeRoomHistoryBefore } from './retention.ts';
@@ -29,12 +30,31 @@ export interface CloseOutcome {
  * gone for good; current state kept, so the room and its audit log remain).
  */
 export async function closeChannel(app: AppContext, actor: ChannelActor, roomId: string, options: CloseOptions): Promise<CloseOutcome> {
-  const { room, sender } = await requireChannelRole(app, actor, roomId, 'admin');
+  const { sender } = await requireChannelRole(app, actor, roomId, 'admin');
+  return closeRoom(app, actor, roomId, sender, options);
+}
+
+/** Most members an audit entry of a close names; the count is always whole. */
+const MAX_AUDITED_MEMBERS = 1000;
+
+/**
+ * Closes a room as `closeChannel` describes. Without a `sender` (nobody local
+ * left with the power to change the join rule, as when a server admin shuts
+ * down an abandoned room) the join rule is left as it is; the rest is done.
+ */
+export async function closeRoom(app: AppContext, actor: ChannelActor, roomId: string, sender: string | undefined, options: CloseOptions): Promise<CloseOutcome> {
+  const room = await findRoom(app.db, roomId);
+  if (!room) throw notFound(`Room ${roomId} is not known to this server`);
   const joinRule = (await currentStateEvents(app.db, roomId, [{ type: 'm.room.join_rules', state_key: '' }]))[0]?.json.content.join_rule ?? null;
   const present = await membersWith(app.db, roomId, ['join', 'invite', 'knock']);
-  const before = { join_rule: joinRule, published: room.is_public, members: present.map((member) => ({ user_id: member.user_id, membership: member.membership })) };
+  const before = {
+    join_rule: joinRule,
+    published: room.is_public,
+    member_count: present.length,
+    members: present.slice(0, MAX_AUDITED_MEMBERS).map((member) => ({ user_id: member.user_id, membership: member.membership })),
+  };
 
-  if (joinRule !== 'invite') await sendEvent(app, roomId, { sender, type: 'm.room.join_rules', stateKey: '', content: { join_rule: 'invite' } });
+  if (sender && joinRule !== 'invite') await sendEvent(app, roomId, { sender, type: 'm.room.join_rules', stateKey: '', content: { join_rule: 'invite' } });
   await setRoomPublic(app.db, roomId, false);
   const reason = options.reason ?? 'This channel was closed';
   const removed: string[] = [];
@@ -44,6 +64,6 @@ export async function closeChannel(app: AppContext, actor: ChannelActor, roomId:
     removed.push(member.user_id);
   }
   const purged = options.purge ? await purgeRoomHistoryBefore(app, roomId, Date.now()) : null;
-  await audit(app, actor, roomId, 'channel.close', before, { join_rule: 'invite', published: false, members: [], reason, purged });
+  await audit(app, actor, roomId, 'channel.close', before, { join_rule: sender ? 'invite' : joinRule, published: false, member_count: 0, members: [], reason, purged });
   return { removed, purged };
 }

@@ -1,6 +1,7 @@
 import type { AppContext } from '../app-context.ts';
-import { notFound } from '../errors.ts';
-import { closeChannel } from '../channels/channel-close.ts';
+import { ErrCode, MatrixError, notFound } from '../errors.ts';
+import { requireChannelRole } from '../channels/channel-access.ts';
+import { closeRoom } from '../channels/channel-close.ts';
 import { joinedDevicesOfLocalMembers, listRoomSummaries, roomMembersPage, type RoomListingOrder, type RoomListingRow } from '../storage/queries/room-listing.ts';
 import { aliasesOfRoom, deleteAlias, findRoom } from '../storage/queries/rooms.ts';
 
@@ -73,14 +74,23 @@ export async function adminRoomMembers(app: AppContext, roomId: string) {
 
 /**
  * DELETE /_synapse/admin/v1/rooms/{roomId}: Synapse's room shutdown without a
- * replacement room, built on closing a channel (join rule invite, delisted,
- * every member removed, `purge` purges the history as retention does; current
- * state is kept) and removing the room's local aliases. `block` is accepted
+ * replacement room, built on closing a channel (join rule invite when a local
+ * member still may set it, delisted, every member removed, `purge` purges the
+ * history as retention does; current state is kept) and removing the room's
+ * local aliases. `block` is accepted
  * and answered as not supported (400) when true: there is no room blocking.
  */
 export async function adminDeleteRoom(app: AppContext, caller: { userId: string; isAdmin: boolean }, roomId: string, options: { purge: boolean; message?: string }) {
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
-  const { removed } = await closeChannel(app, caller, roomId, { purge: options.purge, reason: options.message });
+  // Shut down even when no local member may change the join rule any more (an abandoned room).
+  const sender = await requireChannelRole(app, caller, roomId, 'admin').then(
+    (access) => access.sender,
+    (error: unknown) => {
+      if (error instanceof MatrixError && error.errcode === ErrCode.FORBIDDEN) return undefined;
+      throw error;
+    },
+  );
+  const { removed } = await closeRoom(app, caller, roomId, sender, { purge: options.purge, reason: options.message });
   const aliases = await aliasesOfRoom(app.db, roomId);
   for (const alias of aliases) await deleteAlias(app.db, alias);
   return { kicked_users: removed, failed_to_kick_users: [], local_aliases: aliases, new_room_id: null };

@@ -99,3 +99,14 @@ test('delete room: everyone removed, aliases gone, history purged; block and rep
   assert.deepEqual(members.body, { members: [], total: 0 });
   expectError(await request(server.url, 'DELETE', `${ROOMS}/${encodeURIComponent('!nowhere:localhost')}`, { token: root.accessToken, body: {} }), 404, 'M_NOT_FOUND');
 });
+
+test('delete room also shuts down a room nobody local may manage any more (its join rule is left as it is)', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat', name: 'Abandoned' });
+  assert.equal((await roomPost(server, bob, roomId, 'join')).status, 200);
+  assert.equal((await roomPost(server, alice, roomId, 'leave')).status, 200);
+  const deleted = await request(server.url, 'DELETE', `${ROOMS}/${encodeURIComponent(roomId)}`, { token: root.accessToken, body: { purge: false } });
+  assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+  assert.deepEqual(deleted.body.kicked_users, [bob.userId]);
+  const details = await get(root, `${ROOMS}/${encodeURIComponent(roomId)}`);
+  assert.deepEqual([details.body.joined_members, details.body.join_rules, details.body.public], [0, 'public', false]);
+});

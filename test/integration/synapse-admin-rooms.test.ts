@@ -56,6 +56,13 @@ test('list rooms: Synapse shape, ordered by name by default (rooms without one l
   const searched = await get(root, `${ROOMS}?search_term=secr`);
   assert.deepEqual([searched.body.rooms.map((room: any) => room.room_id), searched.body.total_rooms], [[rooms.secret], 1]);
 
+  for (const order of ['name', 'canonical_alias', 'joined_members', 'joined_local_members', 'version', 'creator', 'encryption', 'public', 'join_rules', 'guest_access', 'history_visibility', 'state_events', 'created', 'alphabetical', 'size']) {
+    for (const dir of ['f', 'b']) {
+      const ordered = await get(root, `${ROOMS}?order_by=${order}&dir=${dir}`);
+      assert.deepEqual([ordered.status, ordered.body.total_rooms, new Set(ordered.body.rooms.map((room: any) => room.room_id)).size], [200, 3, 3], `${order} ${dir}`);
+    }
+  }
+  assert.equal((await get(root, `${ROOMS}?order_by=public`)).body.rooms[0].room_id, rooms.general, 'published rooms first');
   for (const bad of ['limit=-1', 'limit=1001', 'from=x', 'order_by=colour', 'dir=up', 'search_term=']) {
     expectError(await get(root, `${ROOMS}?${bad}`), 400, 'M_INVALID_PARAM');
   }

@@ -3,7 +3,7 @@ import { sendEvent } from '../rooms/persist-event.ts';
 import { membersWith } from '../storage/queries/channels.ts';
 import { currentStateEvents } from '../storage/queries/room-state.ts';
 import { findRoom, setRoomPublic } from '../storage/queries/rooms.ts';
-import { notFound } from '../errors.ts';
+import { MatrixError, notFound } from '../errors.ts';
 import { requireChannelRole, type ChannelActor } from './channel-access.ts';
 import { audit } from './channel-admin.ts';
 import { purgeRoomHistoryBefore } from './retention.ts';
@@ -16,6 +16,8 @@ export interface CloseOptions {
 
 export interface CloseOutcome {
   removed: string[];
+  /** Members whose leave was refused (they had left meanwhile). */
+  failed: string[];
   purged: { deleted: number; stubbed: number; media: number } | null;
 }
 
@@ -46,6 +48,8 @@ export async function closeRoom(app: AppContext, actor: ChannelActor, roomId: st
   const room = await findRoom(app.db, roomId);
   if (!room) throw notFound(`Room ${roomId} is not known to this server`);
   const joinRule = (await currentStateEvents(app.db, roomId, [{ type: 'm.room.join_rules', state_key: '' }]))[0]?.json.content.join_rule ?? null;
+  if (sender && joinRule !== 'invite') await sendEvent(app, roomId, { sender, type: 'm.room.join_rules', stateKey: '', content: { join_rule: 'invite' } });
+  // Read after the join rule changed, so nobody who joined meanwhile stays behind.
   const present = await membersWith(app.db, roomId, ['join', 'invite', 'knock']);
   const before = {
     join_rule: joinRule,
@@ -54,16 +58,23 @@ export async function closeRoom(app: AppContext, actor: ChannelActor, roomId: st
     members: present.slice(0, MAX_AUDITED_MEMBERS).map((member) => ({ user_id: member.user_id, membership: member.membership })),
   };
 
-  if (sender && joinRule !== 'invite') await sendEvent(app, roomId, { sender, type: 'm.room.join_rules', stateKey: '', content: { join_rule: 'invite' } });
   await setRoomPublic(app.db, roomId, false);
   const reason = options.reason ?? 'This channel was closed';
   const removed: string[] = [];
+  const failed: string[] = [];
   for (const member of [...present.filter((member) => member.user_id !== sender), ...present.filter((member) => member.user_id === sender)]) {
-    await sendEvent(app, roomId, { sender: member.user_id, type: 'm.room.member', stateKey: member.user_id, content: { membership: 'leave', reason } });
+    try {
+      await sendEvent(app, roomId, { sender: member.user_id, type: 'm.room.member', stateKey: member.user_id, content: { membership: 'leave', reason } });
+    } catch (error) {
+      // Someone who left (or was removed) meanwhile is refused a second leave; the others still go.
+      if (!(error instanceof MatrixError)) throw error;
+      failed.push(member.user_id);
+      continue;
+    }
     app.typing.set(roomId, member.user_id, false, 0);
     removed.push(member.user_id);
   }
   const purged = options.purge ? await purgeRoomHistoryBefore(app, roomId, Date.now()) : null;
   await audit(app, actor, roomId, 'channel.close', before, { join_rule: sender ? 'invite' : joinRule, published: false, member_count: 0, members: [], reason, purged });
-  return { removed, purged };
+  return { removed, failed, purged };
 }

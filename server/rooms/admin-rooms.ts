@@ -90,8 +90,8 @@ export async function adminDeleteRoom(app: AppContext, caller: { userId: string;
       throw error;
     },
   );
-  const { removed } = await closeRoom(app, caller, roomId, sender, { purge: options.purge, reason: options.message });
+  const { removed, failed } = await closeRoom(app, caller, roomId, sender, { purge: options.purge, reason: options.message });
   const aliases = await aliasesOfRoom(app.db, roomId);
   for (const alias of aliases) await deleteAlias(app.db, alias);
-  return { kicked_users: removed, failed_to_kick_users: [], local_aliases: aliases, new_room_id: null };
+  return { kicked_users: removed, failed_to_kick_users: failed, local_aliases: aliases, new_room_id: null };
 }

@@ -222,6 +222,7 @@ test('closing a channel: invite only, delisted, everyone out (other admins too),
   assert.equal(closed.status, 200, JSON.stringify(closed.body));
   assert.deepEqual(new Set(closed.body.removed), new Set([root.userId, bob.userId, carol.userId, alice.userId]));
   assert.equal(closed.body.removed.at(-1), alice.userId, 'the acting admin leaves last');
+  assert.deepEqual(closed.body.failed, []);
   assert.ok(closed.body.purged.deleted >= 1);
   const memberships = await server.app.db.selectFrom('room_memberships').select(['user_id', 'membership']).where('room_id', '=', roomId).execute();
   assert.ok(memberships.every((row) => row.membership === 'leave'), JSON.stringify(memberships));

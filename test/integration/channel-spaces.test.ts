@@ -148,3 +148,16 @@ test('the space as a folder of channels: /hierarchy pages through them with the 
   // root (in every channel) sees the board's channel too.
   assert.deepEqual(names(await get(root)), ['Folder', 'General', 'Random', 'Board only', 'Announcements']);
 });
+
+test('knock_restricted: members of the space join at once, anyone else may ask to join', async () => {
+  const created = await request(server.url, 'POST', `${API}/channels`, { token: root.accessToken, body: { name: 'Ask or be in the team', policy: { encryption: 'off' } } });
+  const roomId = created.body.room_id;
+  const rule = { join_rule: 'knock_restricted', allow: [{ type: 'm.room_membership', room_id: space }] };
+  assert.equal((await putState(server, root, roomId, 'm.room.join_rules', '', rule)).status, 200);
+  assert.equal((await roomPost(server, alice, roomId, 'join')).status, 200);
+  expectForbidden(await roomPost(server, outsider, roomId, 'join'));
+  const knocked = await request(server.url, 'POST', `/_matrix/client/v3/knock/${encodeURIComponent(roomId)}`, { token: outsider.accessToken, body: { reason: 'not in the team yet' } });
+  assert.equal(knocked.status, 200, JSON.stringify(knocked.body));
+  const requests = await request(server.url, 'GET', `${API}/channels/${encodeURIComponent(roomId)}/join_requests`, { token: root.accessToken });
+  assert.deepEqual(requests.body.join_requests.map((entry: any) => entry.user_id), [outsider.userId]);
+});

@@ -120,6 +120,9 @@ export async function changeChannelPolicy(app: AppContext, actor: ChannelActor, 
       // Absent retention already means "forever"; anything else absent is published so clients see it.
       if (existing === undefined && type === RETENTION_TYPE && Object.keys(content).length === 0) continue;
       if (existing !== undefined && canonicalJson(existing) === canonicalJson(content)) continue;
+      // State whose policy field did not change is left alone, with whatever else it says (a join rule
+      // restricted to a space reads as `invite`; an encryption rotation period; MSC1763's min_lifetime).
+      if (existing !== undefined && before[POLICY_FIELD_OF[type]] === next[POLICY_FIELD_OF[type]]) continue;
       await appendEvent(app, tx, hooks, locked, { sender, type, stateKey: '', content });
     }
     await finishAppends(tx, locked);
@@ -140,6 +143,14 @@ function assertKnownBots(app: AppContext, allowed: readonly string[] | null): vo
   const unknown = (allowed ?? []).filter((id) => !app.appservices.byId(id));
   if (unknown.length) throw invalidParam(`allowed_bots names appservices that are not registered: ${unknown.join(', ')}`);
 }
+
+/** The policy field each published state type carries. */
+const POLICY_FIELD_OF: Record<string, keyof ChannelPolicy> = {
+  'm.room.join_rules': 'joining',
+  'm.room.encryption': 'encryption',
+  [PREVIEW_URLS_TYPE]: 'link_previews',
+  [RETENTION_TYPE]: 'retention_max_age_ms',
+};
 
 function policyStatePairs() {
   return POLICY_STATE_TYPES.map((type) => ({ type, state_key: '' }));

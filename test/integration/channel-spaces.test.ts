@@ -161,3 +161,15 @@ test('knock_restricted: members of the space join at once, anyone else may ask t
   const requests = await request(server.url, 'GET', `${API}/channels/${encodeURIComponent(roomId)}/join_requests`, { token: root.accessToken });
   assert.deepEqual(requests.body.join_requests.map((entry: any) => entry.user_id), [outsider.userId]);
 });
+
+test('changing another part of the policy leaves a join rule restricted to the space as it is', async () => {
+  const roomId = await spaceChannel('Keeps its space', { encryption: 'off' });
+  const changed = await request(server.url, 'PUT', `${API}/channels/${encodeURIComponent(roomId)}/policy`, { token: root.accessToken, body: { link_previews: true, retention_max_age_ms: 86_400_000 } });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  assert.deepEqual([changed.body.policy.joining, changed.body.policy.link_previews], ['invite', true]);
+  const rule = (await roomGet(server, root, roomId, 'state/m.room.join_rules/')).body;
+  assert.deepEqual(rule, { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: space }] });
+  // Asking for a different joining replaces it, as asked.
+  assert.equal((await request(server.url, 'PUT', `${API}/channels/${encodeURIComponent(roomId)}/policy`, { token: root.accessToken, body: { joining: 'knock' } })).status, 200);
+  assert.deepEqual((await roomGet(server, root, roomId, 'state/m.room.join_rules/')).body, { join_rule: 'knock' });
+});

@@ -49,6 +49,9 @@ import { mountRegistrationTokenAdmin } from './admin/registration-tokens.ts';
 import { mountAdminAudit } from './admin/admin-audit.ts';
 import { mountSynapseUserAdmin } from './admin/synapse-users.ts';
 import { mountSynapseRegistrationTokens } from './admin/synapse-registration-tokens.ts';
+import { mountChannelMemberAdmin } from './admin/channel-members.ts';
+import { mountChannelBotAdmin } from './admin/channel-bots.ts';
+import { mountSynapseRoomsAdmin } from './admin/synapse-rooms.ts';
 
 /** Every API area, one mount function each. */
 export function mountRoutes(router: Router, app: AppContext): void {
@@ -101,4 +104,7 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountAdminAudit(router, app);
   mountSynapseUserAdmin(router, app);
   mountSynapseRegistrationTokens(router, app);
+  mountChannelMemberAdmin(router, app);
+  mountChannelBotAdmin(router, app);
+  mountSynapseRoomsAdmin(router, app);
 }

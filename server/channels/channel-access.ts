@@ -30,6 +30,8 @@ export interface ChannelAccess {
   /** The member whose name the Matrix events carry: the actor if they may send them, else a local channel admin. */
   sender: string;
   powerLevels: PersistentEvent | undefined;
+  /** A user's current power level in the room. */
+  levelOf: (userId: string) => number;
 }
 
 export async function requireChannelRole(app: AppContext, actor: ChannelActor, roomId: string, role: ChannelRole): Promise<ChannelAccess> {
@@ -43,10 +45,10 @@ export async function requireChannelRole(app: AppContext, actor: ChannelActor, r
   const needed = role === 'admin' ? CHANNEL_ADMIN_LEVEL : Math.min(CHANNEL_ADMIN_LEVEL, namedPowerLevel('kick', powerLevels));
   const joined = (await membersWith(app.db, roomId, ['join'])).map((member) => member.user_id);
   const actorJoined = joined.includes(actor.userId);
-  if (actorJoined && levelOf(actor.userId) >= needed) return { room, sender: actor.userId, powerLevels };
+  if (actorJoined && levelOf(actor.userId) >= needed) return { room, sender: actor.userId, powerLevels, levelOf };
   if (!actor.isAdmin) throw refusal;
   // A server admin outside the room acts through its most powerful local member, as Synapse's admin API does.
   const local = joined.filter((userId) => userId.endsWith(`:${app.config.server_name}`)).sort((a, b) => levelOf(b) - levelOf(a));
   if (local.length === 0 || levelOf(local[0]) < needed) throw forbidden(`No local member of ${roomId} has the power to make this change`);
-  return { room, sender: local[0], powerLevels };
+  return { room, sender: local[0], powerLevels, levelOf };
 }

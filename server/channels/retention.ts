@@ -34,16 +34,30 @@ export async function purgeExpiredEvents(app: AppContext, now = Date.now()): Pro
   const result: RetentionResult = { rooms: 0, deleted: 0, stubbed: 0, media: 0 };
   for (const { room_id: roomId, max_lifetime: maxLifetime } of await roomsWithMaxLifetime(app.db)) {
     result.rooms++;
-    const cutoff = now - maxLifetime;
-    let after = 0;
-    for (;;) {
-      const batch = await purgeBatch(app, roomId, cutoff, after);
-      result.deleted += batch.deleted;
-      result.stubbed += batch.stubbed;
-      result.media += (await deleteMediaOfPurgedEvents(app, batch.contents)).length;
-      if (batch.last === undefined) break;
-      after = batch.last;
-    }
+    const purged = await purgeRoomHistoryBefore(app, roomId, now - maxLifetime);
+    result.deleted += purged.deleted;
+    result.stubbed += purged.stubbed;
+    result.media += purged.media;
+  }
+  return result;
+}
+
+/**
+ * Purges one room's events sent before `cutoff` (ms since the epoch) as the
+ * retention job does: messages deleted, what the room still needs kept as its
+ * redacted form, current state whole. Also used when a channel is closed with
+ * its history purged.
+ */
+export async function purgeRoomHistoryBefore(app: AppContext, roomId: string, cutoff: number): Promise<Omit<RetentionResult, 'rooms'>> {
+  const result = { deleted: 0, stubbed: 0, media: 0 };
+  let after = 0;
+  for (;;) {
+    const batch = await purgeBatch(app, roomId, cutoff, after);
+    result.deleted += batch.deleted;
+    result.stubbed += batch.stubbed;
+    result.media += (await deleteMediaOfPurgedEvents(app, batch.contents)).length;
+    if (batch.last === undefined) break;
+    after = batch.last;
   }
   return result;
 }

@@ -7,6 +7,7 @@ import { findUser } from '../storage/queries/users.ts';
 import { askAppservicesForUser } from '../appservices/queries.ts';
 import { domainOf, isValidUserId } from './identifiers.ts';
 import { sendEvent } from './persist-event.ts';
+import { restrictedJoinAuthoriser } from './restricted-join.ts';
 
 /**
  * Membership changes a local user asks for. Each is one m.room.member event;
@@ -21,7 +22,10 @@ export async function joinRoom(app: AppContext, userId: string, roomId: string, 
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
   const current = await findMembership(app.db, roomId, userId);
   if (current?.membership === 'join') return;
-  await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(app.db, userId)), ...reasonOf(reason) } });
+  // A restricted room (e.g. a channel open to a space's members) needs a resident who vouches for the join.
+  const authoriser = await restrictedJoinAuthoriser(app, roomId, userId);
+  const authorised = authoriser === undefined ? {} : { join_authorised_via_users_server: authoriser };
+  await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(app.db, userId)), ...reasonOf(reason), ...authorised } });
 }
 
 /**

@@ -8,6 +8,7 @@ import { withTransaction, type TxHooks } from '../storage/transaction.ts';
 import type { BatchOutcome } from './append-batcher.ts';
 import { ENCRYPTION_STATE, encryptionPolicyRefusal, redactionPolicyRefusal } from '../channels/encryption-policy.ts';
 import { botAdmissionRefusal } from '../channels/bot-admission.ts';
+import { restrictedJoinRefusal } from './restricted-join.ts';
 import { retentionStateProblem } from '../channels/channel-policy.ts';
 import { authStateKeysFor, checkEventAuth, selectAuthEvents } from './auth-rules.ts';
 import { buildEvent } from './build-event.ts';
@@ -140,6 +141,8 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
   if (policyRefusal) throw policyRefusal;
   const botRefusal = await botAdmissionRefusal(app, tx, room.roomId, draft, encryption);
   if (botRefusal) throw botRefusal;
+  const restrictedRefusal = await restrictedJoinRefusal(tx, draft, authState);
+  if (restrictedRefusal) throw restrictedRefusal;
   const redactionTarget = draft.type === 'm.room.redaction' ? await checkRedaction(tx, event, authState, room) : undefined;
 
   // Writes from here on: nothing below may refuse the event.

@@ -2,6 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { currentStateEvents, findMembership, joinedMembers } from '../storage/queries/room-state.ts';
 import { findRoom } from '../storage/queries/rooms.ts';
 import type { EventRow } from '../storage/tables/rooms.ts';
+import { allowedRoomIds as allowedRoomIdsOf } from './restricted-join.ts';
 
 /**
  * What someone outside a room may learn about it (the spec's RoomSummary),
@@ -45,9 +46,7 @@ export async function mayPreview(app: AppContext, userId: string | undefined, ro
 }
 
 function allowedRoomIds(room: LoadedRoom): string[] {
-  const allow = content(room, 'm.room.join_rules').allow;
-  if (!Array.isArray(allow)) return [];
-  return allow.filter((entry) => entry?.type === 'm.room_membership' && typeof entry.room_id === 'string').map((entry) => entry.room_id as string);
+  return allowedRoomIdsOf(content(room, 'm.room.join_rules'));
 }
 
 export async function summaryOf(app: AppContext, room: LoadedRoom): Promise<Record<string, unknown>> {

@@ -3,13 +3,33 @@ import type { Queryable, Tx } from '../database.ts';
 import type { AppserviceStateRow, AppserviceTransactionRow } from '../tables/appservices.ts';
 import type { EventRow } from '../tables/rooms.ts';
 import type { ToDeviceMessageRow } from '../tables/e2ee.ts';
+import type { PresenceRow, ReceiptRow } from '../tables/user-data.ts';
 
-/** A state row for each appservice not seen before, starting at `position` (no history is replayed to a new appservice). */
-export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], position: number, toDevicePosition: number): Promise<void> {
+/** Where a new appservice starts on each stream: their heads (no history is replayed to a new appservice). */
+export interface StreamHeads {
+  room: number;
+  toDevice: number;
+  receipt: number;
+  presence: number;
+  deviceList: number;
+}
+
+/** A state row for each appservice not seen before, starting at the streams' heads. */
+export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], heads: StreamHeads): Promise<void> {
   if (appserviceIds.length === 0) return;
   await db
     .insertInto('appservice_state')
-    .values(appserviceIds.map((appservice_id) => ({ appservice_id, stream_position: position, visible_position: position, to_device_position: toDevicePosition })))
+    .values(
+      appserviceIds.map((appservice_id) => ({
+        appservice_id,
+        stream_position: heads.room,
+        visible_position: heads.room,
+        to_device_position: heads.toDevice,
+        receipt_position: heads.receipt,
+        presence_position: heads.presence,
+        device_list_position: heads.deviceList,
+      })),
+    )
     .onConflict((conflict) => conflict.column('appservice_id').doNothing())
     .execute();
 }
@@ -34,7 +54,7 @@ export async function findAppserviceState(db: Queryable, appserviceId: string): 
 export async function advanceAppserviceState(
   tx: Tx,
   appserviceId: string,
-  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number },
+  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number; receipt_position?: number; presence_position?: number; device_list_position?: number },
 ): Promise<void> {
   await tx.updateTable('appservice_state').set(update).where('appservice_id', '=', appserviceId).execute();
 }
@@ -145,4 +165,35 @@ export async function upsertManagedRegistration(db: Queryable, appserviceId: str
 export async function deleteManagedRegistration(db: Queryable, appserviceId: string): Promise<boolean> {
   const result = await db.deleteFrom('appservice_registrations').where('appservice_id', '=', appserviceId).executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
+}
+
+/** Receipts of every room changed in (after, upTo], in stream order. */
+export async function receiptsAfter(db: Queryable, after: number, upTo: number, limit: number): Promise<ReceiptRow[]> {
+  return db.selectFrom('receipts').selectAll().where('stream_id', '>', after).where('stream_id', '<=', upTo).orderBy('stream_id').limit(limit).execute();
+}
+
+/** Presence of every user changed in (after, upTo], in stream order. */
+export async function presenceAfter(db: Queryable, after: number, upTo: number, limit: number): Promise<PresenceRow[]> {
+  return db.selectFrom('presence').selectAll().where('stream_id', '>', after).where('stream_id', '<=', upTo).orderBy('stream_id').limit(limit).execute();
+}
+
+/** The rooms each of `userIds` is joined to. */
+export async function joinedRoomsOfUsers(db: Queryable, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byUser = new Map<string, string[]>();
+  if (userIds.length === 0) return byUser;
+  const rows = await db.selectFrom('room_memberships').select(['room_id', 'user_id']).where('user_id', 'in', [...userIds]).where('membership', '=', 'join').execute();
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.room_id]);
+  return byUser;
+}
+
+/** Rooms where the appservice's sender or a user it registered is joined. */
+export async function roomsJoinedByAppserviceUsers(db: Queryable, appserviceId: string, senderUserId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('room_memberships')
+    .select('room_id')
+    .distinct()
+    .where('membership', '=', 'join')
+    .where((eb) => eb.or([eb('user_id', '=', senderUserId), eb('user_id', 'in', eb.selectFrom('users').select('user_id').where('appservice_id', '=', appserviceId))]))
+    .execute();
+  return rows.map((row) => row.room_id);
 }

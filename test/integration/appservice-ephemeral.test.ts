@@ -1,0 +1,156 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { registerUser, request, type TestUser } from '../support/http.ts';
+import { createRoom, say } from '../support/rooms.ts';
+import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice, type TestRegistration } from '../support/appservice.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { testDevice } from '../support/e2ee-keys.ts';
+import { deferStack } from '../support/cleanup.ts';
+
+interface Setup {
+  server: TestServer;
+  fake: FakeAppservice;
+  registration: TestRegistration;
+  alice: TestUser;
+  /** Alice's room, with the bridge's ghost @bridge_ghost joined. */
+  roomId: string;
+  /** Acts as the ghost. */
+  asGhost: (method: string, path: string, body?: unknown) => ReturnType<typeof request>;
+}
+
+const GHOST = '@bridge_ghost:localhost';
+
+/** A server with one appservice (`overrides` on its registration) and a room where alice and its ghost are joined. */
+async function start(t: TestContext, overrides: Partial<TestRegistration> = { receive_ephemeral: true }): Promise<Setup> {
+  const registration = makeRegistration('bridge', { namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }] }, ...overrides });
+  const fake = await startFakeAppservice(registration.hs_token);
+  registration.url = fake.url;
+  const defer = deferStack(t);
+  defer(() => fake.close());
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  defer(() => server.stop());
+  const alice = await registerUser(server.url, 'alice');
+  const asGhost = (method: string, path: string, body?: unknown) =>
+    request(server.url, method, `${path}${path.includes('?') ? '&' : '?'}user_id=${encodeURIComponent(GHOST)}`, { token: registration.as_token, body });
+  const registered = await request(server.url, 'POST', '/_matrix/client/v3/register', {
+    token: registration.as_token,
+    body: { type: 'm.login.application_service', username: 'bridge_ghost', inhibit_login: true },
+  });
+  assert.equal(registered.status, 200, JSON.stringify(registered.body));
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, {})).status, 200);
+  await waitFor('the ghost’s join', async () => (fake.accepted().some((txn) => txn.body.events.some((event: any) => event.state_key === GHOST)) ? true : undefined));
+  return { server, fake, registration, alice, roomId, asGhost };
+}
+
+const ephemeralOf = (fake: FakeAppservice): any[] => fake.accepted().flatMap((txn) => txn.body.ephemeral ?? []);
+const waitForEphemeral = (fake: FakeAppservice, what: string, match: (event: any) => boolean) =>
+  waitFor(what, async () => ephemeralOf(fake).find(match));
+
+const setTyping = (server: TestServer, user: TestUser, roomId: string, typing: boolean) =>
+  request(server.url, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(user.userId)}`, {
+    token: user.accessToken,
+    body: typing ? { typing: true, timeout: 30_000 } : { typing: false },
+  });
+const sendReceipt = (server: TestServer, user: TestUser, roomId: string, type: string, eventId: string) =>
+  request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/${type}/${encodeURIComponent(eventId)}`, { token: user.accessToken, body: {} });
+const setPresence = (server: TestServer, user: TestUser, presence: string, statusMsg: string) =>
+  request(server.url, 'PUT', `/_matrix/client/v3/presence/${encodeURIComponent(user.userId)}/status`, { token: user.accessToken, body: { presence, status_msg: statusMsg } });
+
+test('typing in a room with its users arrives as m.typing (the current list) under both MSC2409 names; other rooms’ typing does not', async (t) => {
+  const { server, fake, alice, roomId } = await start(t);
+  const elsewhere = await createRoom(server, alice, { preset: 'public_chat' });
+  assert.equal((await setTyping(server, alice, elsewhere, true)).status, 200);
+  assert.equal((await setTyping(server, alice, roomId, true)).status, 200);
+  const typing = await waitForEphemeral(fake, 'alice typing', (event) => event.type === 'm.typing' && event.content.user_ids.includes(alice.userId));
+  assert.deepEqual(typing, { type: 'm.typing', room_id: roomId, content: { user_ids: [alice.userId] } });
+  const carrying = fake.accepted().find((txn) => txn.body.ephemeral?.some((event: any) => event.type === 'm.typing'))!;
+  assert.deepEqual(carrying.body['de.sorunome.msc2409.ephemeral'], carrying.body.ephemeral);
+  assert.equal((await setTyping(server, alice, roomId, false)).status, 200);
+  await waitForEphemeral(fake, 'alice stopping', (event) => event.type === 'm.typing' && event.content.user_ids.length === 0);
+  assert.ok(!ephemeralOf(fake).some((event) => event.room_id === elsewhere), 'nothing about the room without its users');
+});
+
+test('receipts arrive as m.receipt; others’ private receipts do not, its own users’ do', async (t) => {
+  const { server, fake, alice, roomId, asGhost } = await start(t);
+  const first = await say(server, alice, roomId, 'one');
+  const second = await say(server, alice, roomId, 'two');
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read.private', first)).status, 200);
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', second)).status, 200);
+  const receipt = await waitForEphemeral(fake, 'alice’s public receipt', (event) => event.type === 'm.receipt' && event.content[second]);
+  assert.equal(receipt.room_id, roomId);
+  assert.deepEqual(Object.keys(receipt.content[second]['m.read']), [alice.userId]);
+  assert.equal(typeof receipt.content[second]['m.read'][alice.userId].ts, 'number');
+  assert.ok(!ephemeralOf(fake).some((event) => event.type === 'm.receipt' && event.content[first]), 'alice’s private receipt is hers alone');
+
+  assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read.private/${encodeURIComponent(first)}`, {})).status, 200);
+  const own = await waitForEphemeral(fake, 'the ghost’s private receipt', (event) => event.type === 'm.receipt' && event.content[first]);
+  assert.deepEqual(Object.keys(own.content[first]), ['m.read.private']);
+  assert.deepEqual(Object.keys(own.content[first]['m.read.private']), [GHOST]);
+});
+
+test('presence of users sharing a room with its users arrives as m.presence; of strangers it does not', async (t) => {
+  const { server, fake, alice } = await start(t);
+  const stranger = await registerUser(server.url, 'stranger');
+  assert.equal((await setPresence(server, stranger, 'unavailable', 'not here')).status, 200);
+  assert.equal((await setPresence(server, alice, 'online', 'bridging')).status, 200);
+  const presence = await waitForEphemeral(fake, 'alice’s presence', (event) => event.type === 'm.presence' && event.sender === alice.userId && event.content.status_msg === 'bridging');
+  assert.equal(presence.content.presence, 'online');
+  assert.equal(typeof presence.content.last_active_ago, 'number');
+  assert.ok(!ephemeralOf(fake).some((event) => event.sender === stranger.userId), 'the stranger shares no room with it');
+});
+
+test('an appservice without receive_ephemeral gets no ephemeral events', async (t) => {
+  const { server, fake, alice, roomId } = await start(t, {});
+  assert.equal((await setTyping(server, alice, roomId, true)).status, 200);
+  assert.equal((await setPresence(server, alice, 'online', 'hi')).status, 200);
+  const eventId = await say(server, alice, roomId, 'after');
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', eventId)).status, 200);
+  await waitFor('the message', async () => (fake.accepted().some((txn) => txn.body.events.some((event: any) => event.event_id === eventId)) ? true : undefined));
+  assert.equal(ephemeralOf(fake).length, 0);
+  assert.ok(fake.transactions.every((txn) => txn.body['de.sorunome.msc2409.ephemeral'] === undefined));
+});
+
+test('while it is down receipts and presence wait; a retry resends the same txnId with the same ephemeral events', async (t) => {
+  const { server, fake, alice, roomId, registration } = await start(t);
+  fake.down = true;
+  const eventId = await say(server, alice, roomId, 'while down');
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', eventId)).status, 200);
+  assert.equal((await setPresence(server, alice, 'unavailable', 'away meanwhile')).status, 200);
+  const refused = await waitFor('a refused attempt carrying the receipt', async () =>
+    fake.transactions.find((txn) => txn.answered !== 200 && txn.body.ephemeral?.some((event: any) => event.type === 'm.receipt' && event.content[eventId])),
+  );
+  fake.down = false;
+  // Back, it pings: delivery stops waiting out its backoff.
+  const ping = await request(server.url, 'POST', '/_matrix/client/v1/appservice/bridge/ping', { token: registration.as_token, body: {} });
+  assert.equal(ping.status, 200, JSON.stringify(ping.body));
+  const accepted = await waitFor('the same transaction accepted', async () => fake.accepted().find((txn) => txn.txnId === refused.txnId), 20_000);
+  assert.deepEqual(accepted.body, refused.body, 'same events, same ephemeral events');
+  await waitForEphemeral(fake, 'the presence set while down', (event) => event.type === 'm.presence' && event.content.status_msg === 'away meanwhile');
+  const receipts = ephemeralOf(fake).filter((event) => event.type === 'm.receipt' && event.content[eventId]);
+  assert.ok(receipts.length >= 1);
+});
+
+test('MSC3202: device-list changes of users sharing its encrypted rooms, joins and leaves, under both names', async (t) => {
+  const { server, fake, alice, asGhost } = await start(t, { 'org.matrix.msc3202': true });
+  const encrypted = await createRoom(server, alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+  assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(encrypted)}/join`, {})).status, 200);
+  const lists = () => fake.accepted().flatMap((txn) => (txn.body['org.matrix.msc3202.device_lists'] ? [txn.body] : []));
+
+  const device = testDevice(alice.userId, alice.deviceId);
+  assert.equal((await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: alice.accessToken, body: { device_keys: device.deviceKeys } })).status, 200);
+  const keyChange = await waitFor('alice’s key change', async () => lists().find((body) => body['org.matrix.msc3202.device_lists'].changed.includes(alice.userId)));
+  assert.deepEqual(keyChange.device_lists, keyChange['org.matrix.msc3202.device_lists'], 'the stable name carries the same');
+
+  const bob = await registerUser(server.url, 'bob');
+  const stranger = await registerUser(server.url, 'stranger');
+  const strangerDevice = testDevice(stranger.userId, stranger.deviceId);
+  assert.equal((await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: stranger.accessToken, body: { device_keys: strangerDevice.deviceKeys } })).status, 200);
+  assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(encrypted)}/join`, { token: bob.accessToken, body: {} })).status, 200);
+  await waitFor('bob joining the encrypted room', async () => lists().find((body) => body['org.matrix.msc3202.device_lists'].changed.includes(bob.userId)));
+  assert.equal((await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(encrypted)}/leave`, { token: bob.accessToken, body: {} })).status, 200);
+  const left = await waitFor('bob leaving', async () => lists().find((body) => body['org.matrix.msc3202.device_lists'].left.includes(bob.userId)));
+  assert.ok(!left['org.matrix.msc3202.device_lists'].changed.includes(bob.userId));
+  assert.ok(!lists().some((body) => body['org.matrix.msc3202.device_lists'].changed.includes(stranger.userId)), 'the stranger shares no room with it');
+});

@@ -13,12 +13,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('receipt_position', 'bigint', (col) => col.notNull().defaultTo(0))
     .addColumn('presence_position', 'bigint', (col) => col.notNull().defaultTo(0))
     .addColumn('device_list_position', 'bigint', (col) => col.notNull().defaultTo(0))
+    // Receipt and presence positions API processes announced visible: a worker delivers up to here
+    // (its own view of those streams does not move; only the processes writing them see them move).
+    .addColumn('receipt_visible_position', 'bigint', (col) => col.notNull().defaultTo(0))
+    .addColumn('presence_visible_position', 'bigint', (col) => col.notNull().defaultTo(0))
     .execute();
   await sql`
     UPDATE appservice_state SET
       receipt_position = (SELECT COALESCE(MAX(stream_id), 0) FROM receipts),
       presence_position = (SELECT COALESCE(MAX(stream_id), 0) FROM presence),
-      device_list_position = (SELECT COALESCE(MAX(position), 0) FROM device_list_changes)
+      device_list_position = (SELECT COALESCE(MAX(position), 0) FROM device_list_changes),
+      receipt_visible_position = (SELECT COALESCE(MAX(stream_id), 0) FROM receipts),
+      presence_visible_position = (SELECT COALESCE(MAX(stream_id), 0) FROM presence)
   `.execute(db);
   // Delivery reads receipts of every room in stream order (sync reads them per room).
   await db.schema.createIndex('receipts_stream_idx').on('receipts').column('stream_id').execute();

@@ -50,7 +50,9 @@ export function recordTypingSent(app: AppContext, appserviceId: string, position
 
 /**
  * MSC2409 ephemeral events for an appservice with `receive_ephemeral`, from
- * its positions on each stream up to what readers may see now: `m.typing`
+ * its positions on each stream up to what readers may see now (for receipts
+ * and presence, what this process sees or the API processes announced,
+ * whichever is further: a worker does not see those streams move): `m.typing`
  * (the current list) of rooms whose typing changed where one of its users is
  * joined, `m.receipt` of rooms it is interested in (private receipts only of
  * its own users), and `m.presence` of users it is interested in (its own, and
@@ -79,7 +81,7 @@ async function chooseTyping(app: AppContext, tx: Tx, registration: Registration)
 }
 
 async function chooseReceipts(app: AppContext, tx: Tx, registration: Registration, state: AppserviceStateRow) {
-  const current = app.receiptStream.currentPosition();
+  const current = Math.max(app.receiptStream.currentPosition(), Number(state.receipt_visible_position));
   const after = Number(state.receipt_position);
   if (current <= after) return { events: [], upTo: after, more: false };
   const rows = await receiptsAfter(tx, after, current, EPHEMERAL_SCAN);
@@ -101,7 +103,7 @@ async function chooseReceipts(app: AppContext, tx: Tx, registration: Registratio
 }
 
 async function choosePresence(app: AppContext, tx: Tx, registration: Registration, state: AppserviceStateRow) {
-  const current = app.presenceStream.currentPosition();
+  const current = Math.max(app.presenceStream.currentPosition(), Number(state.presence_visible_position));
   const after = Number(state.presence_position);
   if (current <= after) return { events: [], upTo: after, more: false };
   const rows = await presenceAfter(tx, after, current, EPHEMERAL_SCAN);

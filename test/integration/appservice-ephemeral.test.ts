@@ -7,6 +7,11 @@ import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type Fak
 import { waitFor } from '../support/wait-for.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
 import { deferStack } from '../support/cleanup.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/logger.ts';
+import { startWorker } from '../../server/start-worker.ts';
+import { redisUrlOrSkip } from '../support/redis.ts';
+import { redisConfig } from '../support/redis-config.ts';
 
 interface Setup {
   server: TestServer;
@@ -21,15 +26,27 @@ interface Setup {
 
 const GHOST = '@bridge_ghost:localhost';
 
-/** A server with one appservice (`overrides` on its registration) and a room where alice and its ghost are joined. */
-async function start(t: TestContext, overrides: Partial<TestRegistration> = { receive_ephemeral: true }): Promise<Setup> {
+/**
+ * A server with one appservice (`overrides` on its registration) and a room where alice and its ghost are joined.
+ * With `redis`, jobs (delivery) run in a separate worker process's code over BullMQ.
+ */
+async function start(t: TestContext, overrides: Partial<TestRegistration> = { receive_ephemeral: true }, redis?: ReturnType<typeof redisConfig>): Promise<Setup> {
   const registration = makeRegistration('bridge', { namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }] }, ...overrides });
   const fake = await startFakeAppservice(registration.hs_token);
   registration.url = fake.url;
   const defer = deferStack(t);
   defer(() => fake.close());
-  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  const files = writeRegistrationFiles([registration]);
+  const server = await startTestServer({ app_service_config_files: files, ...redis });
   defer(() => server.stop());
+  if (redis) {
+    const worker = await startWorker(
+      loadConfig({ values: { server_name: 'localhost', data_dir: server.dataDir, app_service_config_files: files, ...redis }, env: { DATABASE_URL: server.databaseUrl } }),
+      createLogger('silent'),
+    );
+    // Stopped before the server, while the database still exists.
+    defer(() => worker.stop());
+  }
   const alice = await registerUser(server.url, 'alice');
   const asGhost = (method: string, path: string, body?: unknown) =>
     request(server.url, method, `${path}${path.includes('?') ? '&' : '?'}user_id=${encodeURIComponent(GHOST)}`, { token: registration.as_token, body });
@@ -154,4 +171,15 @@ test('MSC3202: device-list changes of users sharing its encrypted rooms, joins a
   const left = await waitFor('bob leaving', async () => lists().find((body) => body['org.matrix.msc3202.device_lists'].left.includes(bob.userId)));
   assert.ok(!left['org.matrix.msc3202.device_lists'].changed.includes(bob.userId));
   assert.ok(!lists().some((body) => body['org.matrix.msc3202.device_lists'].changed.includes(stranger.userId)), 'the stranger shares no room with it');
+});
+
+test('with delivery in a worker: receipts and presence written by the API process reach the appservice', async (t) => {
+  const url = redisUrlOrSkip(t);
+  if (!url) return;
+  const { server, fake, alice, roomId } = await start(t, { receive_ephemeral: true }, redisConfig(url));
+  const eventId = await say(server, alice, roomId, 'read in a worker’s transaction');
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', eventId)).status, 200);
+  assert.equal((await setPresence(server, alice, 'online', 'worker-delivered')).status, 200);
+  await waitForEphemeral(fake, 'the receipt', (event) => event.type === 'm.receipt' && event.content[eventId]);
+  await waitForEphemeral(fake, 'the presence', (event) => event.type === 'm.presence' && event.content.status_msg === 'worker-delivered');
 });

@@ -28,6 +28,8 @@ export async function ensureAppserviceState(db: Queryable, appserviceIds: readon
         receipt_position: heads.receipt,
         presence_position: heads.presence,
         device_list_position: heads.deviceList,
+        receipt_visible_position: heads.receipt,
+        presence_visible_position: heads.presence,
       })),
     )
     .onConflict((conflict) => conflict.column('appservice_id').doNothing())
@@ -41,6 +43,15 @@ export async function announceVisiblePosition(db: Queryable, position: number): 
     .set({ visible_position: sql<number>`GREATEST(visible_position, ${position})` })
     .where('visible_position', '<', position)
     .execute();
+}
+
+/** Receipts and presence are visible to readers up to these positions (either may be absent). */
+export async function announceVisibleEphemeralPositions(db: Queryable, positions: { receipt?: number; presence?: number }): Promise<void> {
+  const update: Record<string, unknown> = {};
+  if (positions.receipt !== undefined) update.receipt_visible_position = sql<number>`GREATEST(receipt_visible_position, ${positions.receipt})`;
+  if (positions.presence !== undefined) update.presence_visible_position = sql<number>`GREATEST(presence_visible_position, ${positions.presence})`;
+  if (Object.keys(update).length === 0) return;
+  await db.updateTable('appservice_state').set(update).execute();
 }
 
 export async function lockAppserviceState(tx: Tx, appserviceId: string): Promise<AppserviceStateRow | undefined> {

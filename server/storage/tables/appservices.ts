@@ -16,6 +16,10 @@ export interface AppserviceStateTable {
   presence_position: Generated<number>;
   /** Device-list changes (MSC3202) up to this device-list stream position are in a transaction. */
   device_list_position: Generated<number>;
+  /** Highest receipt position API processes announced visible (what a worker may read up to). */
+  receipt_visible_position: Generated<number>;
+  /** Highest presence position API processes announced visible. */
+  presence_visible_position: Generated<number>;
 }
 
 /** A transaction built but not yet acknowledged: a retry resends exactly this. */

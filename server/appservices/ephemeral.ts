@@ -8,8 +8,12 @@ import { isInterestedInRoom } from './interest.ts';
 import { ownsUser } from './namespaces.ts';
 import type { Registration } from './registration.ts';
 
-/** Receipt and presence rows looked at per transaction; the rest wait for the next one. */
-const EPHEMERAL_SCAN = 500;
+/** Receipts, and presence changes, one transaction carries at most (Synapse's cap too); the rest go in the next. */
+export const MAX_EPHEMERAL_PER_TRANSACTION = 100;
+/** Rows read per query while looking for ones the appservice cares about. */
+const SCAN_BATCH = 500;
+/** Rows of one stream looked at while building one transaction, so the state row is never locked for long. */
+const MAX_EPHEMERAL_SCAN = 5_000;
 
 /** An ephemeral event as a transaction carries it (MSC2409): room-scoped ones name their room. */
 export type EphemeralEvent =
@@ -82,38 +86,66 @@ async function chooseTyping(app: AppContext, tx: Tx, registration: Registration)
 
 async function chooseReceipts(app: AppContext, tx: Tx, registration: Registration, state: AppserviceStateRow) {
   const current = Math.max(app.receiptStream.currentPosition(), Number(state.receipt_visible_position));
-  const after = Number(state.receipt_position);
-  if (current <= after) return { events: [], upTo: after, more: false };
-  const rows = await receiptsAfter(tx, after, current, EPHEMERAL_SCAN);
-  // Each receipt write has its own position, so stopping at a row never splits one.
-  const more = rows.length === EPHEMERAL_SCAN;
-  const upTo = more ? Number(rows[rows.length - 1].stream_id) : current;
-  const facts = await roomInterestFacts(tx, [...new Set(rows.map((row) => row.room_id))]);
+  const scan = await scanStream(Number(state.receipt_position), current, (after, upTo) => receiptsAfter(tx, after, upTo, SCAN_BATCH), async (rows) => {
+    const facts = await roomInterestFacts(tx, [...new Set(rows.map((row) => row.room_id))]);
+    return rows.map(
+      (row) =>
+        isInterestedInRoom(registration, row.room_id, facts) &&
+        // A private receipt is its sender's alone: only the appservice acting for that user sees it.
+        (!PRIVATE_RECEIPT_TYPES.has(row.receipt_type) || ownsUser(registration, row.user_id)),
+    );
+  });
   const byRoom = new Map<string, ReceiptContent>();
-  for (const row of rows) {
-    if (!isInterestedInRoom(registration, row.room_id, facts)) continue;
-    // A private receipt is its sender's alone: only the appservice acting for that user sees it.
-    if (PRIVATE_RECEIPT_TYPES.has(row.receipt_type) && !ownsUser(registration, row.user_id)) continue;
+  for (const row of scan.rows) {
     let content = byRoom.get(row.room_id);
     if (!content) byRoom.set(row.room_id, (content = {}));
     addReceipt(content, row);
   }
   const events: EphemeralEvent[] = [...byRoom].map(([roomId, content]) => ({ type: 'm.receipt', room_id: roomId, content }));
-  return { events, upTo, more };
+  return { events, upTo: scan.upTo, more: scan.more };
 }
 
 async function choosePresence(app: AppContext, tx: Tx, registration: Registration, state: AppserviceStateRow) {
   const current = Math.max(app.presenceStream.currentPosition(), Number(state.presence_visible_position));
-  const after = Number(state.presence_position);
-  if (current <= after) return { events: [], upTo: after, more: false };
-  const rows = await presenceAfter(tx, after, current, EPHEMERAL_SCAN);
-  const more = rows.length === EPHEMERAL_SCAN;
-  const upTo = more ? Number(rows[rows.length - 1].stream_id) : current;
-  const roomsByUser = await joinedRoomsOfUsers(tx, rows.map((row) => row.user_id));
-  const facts = await roomInterestFacts(tx, [...new Set([...roomsByUser.values()].flat())]);
+  const scan = await scanStream(Number(state.presence_position), current, (after, upTo) => presenceAfter(tx, after, upTo, SCAN_BATCH), async (rows) => {
+    const roomsByUser = await joinedRoomsOfUsers(tx, rows.map((row) => row.user_id));
+    const facts = await roomInterestFacts(tx, [...new Set([...roomsByUser.values()].flat())]);
+    return rows.map((row) => ownsUser(registration, row.user_id) || (roomsByUser.get(row.user_id) ?? []).some((roomId) => isInterestedInRoom(registration, roomId, facts)));
+  });
   const now = Date.now();
-  const events: EphemeralEvent[] = rows
-    .filter((row) => ownsUser(registration, row.user_id) || (roomsByUser.get(row.user_id) ?? []).some((roomId) => isInterestedInRoom(registration, roomId, facts)))
-    .map((row) => ({ type: 'm.presence', sender: row.user_id, content: presenceContent(row, now) as unknown as Record<string, unknown> }));
-  return { events, upTo, more };
+  const events: EphemeralEvent[] = scan.rows.map((row) => ({ type: 'm.presence', sender: row.user_id, content: presenceContent(row, now) as unknown as Record<string, unknown> }));
+  return { events, upTo: scan.upTo, more: scan.more };
+}
+
+/**
+ * Rows of a stream after `after` up to `current`, in stream order, keeping
+ * those `wanted` says the appservice is interested in: at most
+ * MAX_EPHEMERAL_PER_TRANSACTION of them, and at most MAX_EPHEMERAL_SCAN looked
+ * at. `upTo` is the last position looked at (every row has its own position,
+ * so stopping after any row never splits one); `more` when rows remain.
+ */
+async function scanStream<T extends { stream_id: number }>(
+  after: number,
+  current: number,
+  read: (after: number, upTo: number) => Promise<T[]>,
+  wanted: (rows: T[]) => Promise<boolean[]>,
+): Promise<{ rows: T[]; upTo: number; more: boolean }> {
+  const chosen: T[] = [];
+  let upTo = after;
+  for (let scanned = 0; upTo < current && chosen.length < MAX_EPHEMERAL_PER_TRANSACTION && scanned < MAX_EPHEMERAL_SCAN; ) {
+    const rows = await read(upTo, current);
+    if (rows.length === 0) {
+      upTo = current;
+      break;
+    }
+    const keep = await wanted(rows);
+    for (const [index, row] of rows.entries()) {
+      scanned += 1;
+      upTo = Number(row.stream_id);
+      if (keep[index]) chosen.push(row);
+      if (chosen.length === MAX_EPHEMERAL_PER_TRANSACTION) break;
+    }
+    if (rows.length < SCAN_BATCH && chosen.length < MAX_EPHEMERAL_PER_TRANSACTION) upTo = current;
+  }
+  return { rows: chosen, upTo, more: upTo < current };
 }

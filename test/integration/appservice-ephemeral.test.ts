@@ -5,6 +5,7 @@ import { registerUser, request, type TestUser } from '../support/http.ts';
 import { createRoom, say } from '../support/rooms.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice, type TestRegistration } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { MAX_EPHEMERAL_PER_TRANSACTION } from '../../server/appservices/ephemeral.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
 import { deferStack } from '../support/cleanup.ts';
 import { loadConfig } from '../../server/config.ts';
@@ -101,6 +102,14 @@ test('receipts arrive as m.receipt; others’ private receipts do not, its own u
   assert.equal(typeof receipt.content[second]['m.read'][alice.userId].ts, 'number');
   assert.ok(!ephemeralOf(fake).some((event) => event.type === 'm.receipt' && event.content[first]), 'alice’s private receipt is hers alone');
 
+  // An older or equal receipt does not move hers, so it is not sent again; the ghost's receipt marks the point.
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', first)).status, 200);
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', second)).status, 200);
+  assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(second)}`, {})).status, 200);
+  await waitForEphemeral(fake, 'the ghost’s receipt', (event) => event.type === 'm.receipt' && event.content[second]?.['m.read']?.[GHOST]);
+  const alicesReads = ephemeralOf(fake).filter((event) => event.type === 'm.receipt' && Object.values(event.content).some((byType: any) => byType['m.read']?.[alice.userId]));
+  assert.equal(alicesReads.length, 1, 'alice’s receipt arrived once');
+
   assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read.private/${encodeURIComponent(first)}`, {})).status, 200);
   const own = await waitForEphemeral(fake, 'the ghost’s private receipt', (event) => event.type === 'm.receipt' && event.content[first]);
   assert.deepEqual(Object.keys(own.content[first]), ['m.read.private']);
@@ -182,4 +191,45 @@ test('with delivery in a worker: receipts and presence written by the API proces
   assert.equal((await setPresence(server, alice, 'online', 'worker-delivered')).status, 200);
   await waitForEphemeral(fake, 'the receipt', (event) => event.type === 'm.receipt' && event.content[eventId]);
   await waitForEphemeral(fake, 'the presence', (event) => event.type === 'm.presence' && event.content.status_msg === 'worker-delivered');
+});
+
+test('more receipts than one transaction carries arrive across several, each exactly once', async (t) => {
+  const { server, fake, alice, registration } = await start(t, {
+    receive_ephemeral: true,
+    // Every room on the server interests it, so no ghost has to join the rooms.
+    namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], rooms: [{ regex: '!.*:localhost', exclusive: false }] },
+  });
+  fake.down = true;
+  const want = new Set<string>();
+  let lastRoom = '';
+  for (let n = 0; n < MAX_EPHEMERAL_PER_TRANSACTION + 20; n++) {
+    lastRoom = await createRoom(server, alice, { preset: 'private_chat' });
+    const eventId = await say(server, alice, lastRoom, `position ${n}`);
+    assert.equal((await sendReceipt(server, alice, lastRoom, 'm.read', eventId)).status, 200);
+    want.add(`${lastRoom} ${eventId} ${alice.userId}`);
+  }
+  fake.down = false;
+  assert.equal((await request(server.url, 'POST', '/_matrix/client/v1/appservice/bridge/ping', { token: registration.as_token, body: {} })).status, 200);
+  const marker = await say(server, alice, lastRoom, 'marker');
+  await waitFor('the marker', async () => (fake.accepted().some((txn) => txn.body.events.some((event: any) => event.event_id === marker)) ? true : undefined), 30_000);
+
+  const seen: string[] = [];
+  let carrying = 0;
+  for (const txn of fake.accepted()) {
+    const receipts = (txn.body.ephemeral ?? []).filter((event: any) => event.type === 'm.receipt');
+    let rows = 0;
+    for (const receipt of receipts) {
+      for (const [eventId, byType] of Object.entries(receipt.content as Record<string, any>)) {
+        for (const userId of Object.keys(byType['m.read'] ?? {})) {
+          seen.push(`${receipt.room_id} ${eventId} ${userId}`);
+          rows += 1;
+        }
+      }
+    }
+    assert.ok(rows <= MAX_EPHEMERAL_PER_TRANSACTION, `at most ${MAX_EPHEMERAL_PER_TRANSACTION} receipts in one transaction`);
+    if (rows > 0) carrying += 1;
+  }
+  assert.equal(new Set(seen).size, seen.length, 'none twice');
+  assert.deepEqual(new Set(seen), want, 'every one');
+  assert.ok(carrying >= 2, 'they took several transactions');
 });

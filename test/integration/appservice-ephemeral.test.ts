@@ -127,15 +127,19 @@ test('presence of users sharing a room with its users arrives as m.presence; of 
   assert.ok(!ephemeralOf(fake).some((event) => event.sender === stranger.userId), 'the stranger shares no room with it');
 });
 
-test('an appservice without receive_ephemeral gets no ephemeral events', async (t) => {
+test('an appservice without receive_ephemeral gets no ephemeral events, and without org.matrix.msc3202 no device lists', async (t) => {
   const { server, fake, alice, roomId } = await start(t, {});
   assert.equal((await setTyping(server, alice, roomId, true)).status, 200);
   assert.equal((await setPresence(server, alice, 'online', 'hi')).status, 200);
+  // Without org.matrix.msc3202 no device lists either.
+  const device = testDevice(alice.userId, alice.deviceId);
+  assert.equal((await request(server.url, 'POST', '/_matrix/client/v3/keys/upload', { token: alice.accessToken, body: { device_keys: device.deviceKeys } })).status, 200);
   const eventId = await say(server, alice, roomId, 'after');
   assert.equal((await sendReceipt(server, alice, roomId, 'm.read', eventId)).status, 200);
   await waitFor('the message', async () => (fake.accepted().some((txn) => txn.body.events.some((event: any) => event.event_id === eventId)) ? true : undefined));
   assert.equal(ephemeralOf(fake).length, 0);
   assert.ok(fake.transactions.every((txn) => txn.body['de.sorunome.msc2409.ephemeral'] === undefined));
+  assert.ok(fake.transactions.every((txn) => txn.body.device_lists === undefined && txn.body['org.matrix.msc3202.device_lists'] === undefined));
 });
 
 test('while it is down receipts and presence wait; a retry resends the same txnId with the same ephemeral events', async (t) => {
@@ -199,18 +203,22 @@ test('more receipts than one transaction carries arrive across several, each exa
     // Every room on the server interests it, so no ghost has to join the rooms.
     namespaces: { users: [{ regex: '@bridge_.*:localhost', exclusive: true }], rooms: [{ regex: '!.*:localhost', exclusive: false }] },
   });
+  // Three readers, 40 receipts each: under the per-user receipt rate limit's burst (50).
+  const readers = [alice, await registerUser(server.url, 'bob'), await registerUser(server.url, 'carol')];
   fake.down = true;
   const want = new Set<string>();
   let lastRoom = '';
   for (let n = 0; n < MAX_EPHEMERAL_PER_TRANSACTION + 20; n++) {
-    lastRoom = await createRoom(server, alice, { preset: 'private_chat' });
-    const eventId = await say(server, alice, lastRoom, `position ${n}`);
-    assert.equal((await sendReceipt(server, alice, lastRoom, 'm.read', eventId)).status, 200);
-    want.add(`${lastRoom} ${eventId} ${alice.userId}`);
+    const reader = readers[n % readers.length];
+    lastRoom = await createRoom(server, reader, { preset: 'private_chat' });
+    const eventId = await say(server, reader, lastRoom, `position ${n}`);
+    const receipt = await sendReceipt(server, reader, lastRoom, 'm.read', eventId);
+    assert.equal(receipt.status, 200, JSON.stringify(receipt.body));
+    want.add(`${lastRoom} ${eventId} ${reader.userId}`);
   }
   fake.down = false;
   assert.equal((await request(server.url, 'POST', '/_matrix/client/v1/appservice/bridge/ping', { token: registration.as_token, body: {} })).status, 200);
-  const marker = await say(server, alice, lastRoom, 'marker');
+  const marker = await say(server, readers[(MAX_EPHEMERAL_PER_TRANSACTION + 19) % readers.length], lastRoom, 'marker');
   await waitFor('the marker', async () => (fake.accepted().some((txn) => txn.body.events.some((event: any) => event.event_id === marker)) ? true : undefined), 30_000);
 
   const seen: string[] = [];
@@ -232,4 +240,20 @@ test('more receipts than one transaction carries arrive across several, each exa
   assert.equal(new Set(seen).size, seen.length, 'none twice');
   assert.deepEqual(new Set(seen), want, 'every one');
   assert.ok(carrying >= 2, 'they took several transactions');
+});
+
+test('requests an appservice makes as its ghost (sync, typing, receipts) do not make the ghost online', async (t) => {
+  const { server, alice, roomId, asGhost } = await start(t);
+  const eventId = await say(server, alice, roomId, 'anchor');
+  assert.equal((await asGhost('GET', '/_matrix/client/v3/sync?timeout=0')).status, 200);
+  assert.equal((await asGhost('GET', '/_matrix/client/v3/sync?timeout=0&set_presence=online')).status, 200);
+  assert.equal((await asGhost('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(GHOST)}`, { typing: true, timeout: 1000 })).status, 200);
+  assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(eventId)}`, {})).status, 200);
+  const seen = await request(server.url, 'GET', `/_matrix/client/v3/presence/${encodeURIComponent(GHOST)}/status`, { token: alice.accessToken });
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.presence, 'offline');
+  // Setting it on purpose still works.
+  assert.equal((await asGhost('PUT', `/_matrix/client/v3/presence/${encodeURIComponent(GHOST)}/status`, { presence: 'online' })).status, 200);
+  const set = await request(server.url, 'GET', `/_matrix/client/v3/presence/${encodeURIComponent(GHOST)}/status`, { token: alice.accessToken });
+  assert.equal(set.body.presence, 'online');
 });

@@ -28,4 +28,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
   // Delivery reads receipts of every room in stream order (sync reads them per room).
   await db.schema.createIndex('receipts_stream_idx').on('receipts').column('stream_id').execute();
+  // Typing delivery finds the rooms where the users an appservice registered are joined.
+  await db.schema.createIndex('users_appservice_idx').on('users').column('appservice_id').where(sql.ref('appservice_id'), 'is not', null).execute();
 }

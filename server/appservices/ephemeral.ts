@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.ts';
-import { presenceContent } from '../accounts/presence.ts';
+import { presenceContent, type PresenceContent } from '../accounts/presence.ts';
 import type { Tx } from '../storage/database.ts';
 import { joinedRoomsOfUsers, presenceAfter, receiptsAfter, roomInterestFacts, roomsJoinedByAppserviceUsers } from '../storage/queries/appservices.ts';
 import type { AppserviceStateRow } from '../storage/tables/appservices.ts';
@@ -19,7 +19,7 @@ const MAX_EPHEMERAL_SCAN = 5_000;
 export type EphemeralEvent =
   | { type: 'm.typing'; room_id: string; content: { user_ids: string[] } }
   | { type: 'm.receipt'; room_id: string; content: ReceiptContent }
-  | { type: 'm.presence'; sender: string; content: Record<string, unknown> };
+  | { type: 'm.presence'; sender: string; content: PresenceContent };
 
 export interface ChosenEphemeral {
   events: EphemeralEvent[];
@@ -113,7 +113,7 @@ async function choosePresence(app: AppContext, tx: Tx, registration: Registratio
     return rows.map((row) => ownsUser(registration, row.user_id) || (roomsByUser.get(row.user_id) ?? []).some((roomId) => isInterestedInRoom(registration, roomId, facts)));
   });
   const now = Date.now();
-  const events: EphemeralEvent[] = scan.rows.map((row) => ({ type: 'm.presence', sender: row.user_id, content: presenceContent(row, now) as unknown as Record<string, unknown> }));
+  const events: EphemeralEvent[] = scan.rows.map((row) => ({ type: 'm.presence', sender: row.user_id, content: presenceContent(row, now) }));
   return { events, upTo: scan.upTo, more: scan.more };
 }
 

@@ -13,6 +13,9 @@ import { createLogger } from '../../server/logger.ts';
 import { startWorker } from '../../server/start-worker.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
+import { sql } from 'kysely';
+import { assertTableColumns } from '../support/table-columns.ts';
+import type { AppserviceStateTable } from '../../server/storage/tables/appservices.ts';
 
 interface Setup {
   server: TestServer;
@@ -256,4 +259,25 @@ test('requests an appservice makes as its ghost (sync, typing, receipts) do not 
   assert.equal((await asGhost('PUT', `/_matrix/client/v3/presence/${encodeURIComponent(GHOST)}/status`, { presence: 'online' })).status, 200);
   const set = await request(server.url, 'GET', `/_matrix/client/v3/presence/${encodeURIComponent(GHOST)}/status`, { token: alice.accessToken });
   assert.equal(set.body.presence, 'online');
+});
+
+test('the migrated appservice_state has a position per stream, and delivery’s indexes exist', async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.stop());
+  await assertTableColumns(server.app.db, {
+    appservice_state: {
+      appservice_id: 1,
+      stream_position: 1,
+      visible_position: 1,
+      next_txn_id: 1,
+      to_device_position: 1,
+      receipt_position: 1,
+      presence_position: 1,
+      device_list_position: 1,
+      receipt_visible_position: 1,
+      presence_visible_position: 1,
+    } satisfies Record<keyof AppserviceStateTable, 1>,
+  });
+  const { rows } = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`.execute(server.app.db);
+  for (const index of ['receipts_stream_idx', 'users_appservice_idx']) assert.ok(rows.some((row) => row.indexname === index), index);
 });

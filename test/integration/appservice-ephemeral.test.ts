@@ -8,6 +8,7 @@ import { waitFor } from '../support/wait-for.ts';
 import { MAX_EPHEMERAL_PER_TRANSACTION } from '../../server/appservices/ephemeral.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
 import { deferStack } from '../support/cleanup.ts';
+import { assertEventMatchesSpec, assertRequestMatchesSpec } from '../support/spec-schema.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startWorker } from '../../server/start-worker.ts';
@@ -65,6 +66,14 @@ async function start(t: TestContext, overrides: Partial<TestRegistration> = { re
   return { server, fake, registration, alice, roomId, asGhost };
 }
 
+/** Every transaction the fake accepted is a valid transaction body, and each ephemeral event a valid event of its type. */
+async function assertTransactionsMatchSpec(fake: FakeAppservice): Promise<void> {
+  for (const txn of fake.accepted()) {
+    await assertRequestMatchesSpec({ api: 'application-service', method: 'PUT', path: `/_matrix/app/v1/transactions/${txn.txnId}`, body: txn.body });
+    for (const event of txn.body.ephemeral ?? []) await assertEventMatchesSpec(event);
+  }
+}
+
 const ephemeralOf = (fake: FakeAppservice): any[] => fake.accepted().flatMap((txn) => txn.body.ephemeral ?? []);
 const waitForEphemeral = (fake: FakeAppservice, what: string, match: (event: any) => boolean) =>
   waitFor(what, async () => ephemeralOf(fake).find(match));
@@ -91,6 +100,7 @@ test('typing in a room with its users arrives as m.typing (the current list) und
   assert.equal((await setTyping(server, alice, roomId, false)).status, 200);
   await waitForEphemeral(fake, 'alice stopping', (event) => event.type === 'm.typing' && event.content.user_ids.length === 0);
   assert.ok(!ephemeralOf(fake).some((event) => event.room_id === elsewhere), 'nothing about the room without its users');
+  await assertTransactionsMatchSpec(fake);
 });
 
 test('receipts arrive as m.receipt; others’ private receipts do not, its own users’ do', async (t) => {
@@ -112,6 +122,7 @@ test('receipts arrive as m.receipt; others’ private receipts do not, its own u
   await waitForEphemeral(fake, 'the ghost’s receipt', (event) => event.type === 'm.receipt' && event.content[second]?.['m.read']?.[GHOST]);
   const alicesReads = ephemeralOf(fake).filter((event) => event.type === 'm.receipt' && Object.values(event.content).some((byType: any) => byType['m.read']?.[alice.userId]));
   assert.equal(alicesReads.length, 1, 'alice’s receipt arrived once');
+  await assertTransactionsMatchSpec(fake);
 
   assert.equal((await asGhost('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read.private/${encodeURIComponent(first)}`, {})).status, 200);
   const own = await waitForEphemeral(fake, 'the ghost’s private receipt', (event) => event.type === 'm.receipt' && event.content[first]);
@@ -128,6 +139,7 @@ test('presence of users sharing a room with its users arrives as m.presence; of 
   assert.equal(presence.content.presence, 'online');
   assert.equal(typeof presence.content.last_active_ago, 'number');
   assert.ok(!ephemeralOf(fake).some((event) => event.sender === stranger.userId), 'the stranger shares no room with it');
+  await assertTransactionsMatchSpec(fake);
 });
 
 test('an appservice without receive_ephemeral gets no ephemeral events, and without org.matrix.msc3202 no device lists', async (t) => {

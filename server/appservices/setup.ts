@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.ts';
-import { ensureAppserviceState, ensureAppserviceUser } from '../storage/queries/appservices.ts';
+import { committedEphemeralHeads, ensureAppserviceState, ensureAppserviceUser } from '../storage/queries/appservices.ts';
 import { currentToDevicePosition } from '../storage/queries/to-device.ts';
 import { currentDeviceListPosition } from '../e2ee/device-list-stream.ts';
 
@@ -12,14 +12,16 @@ export async function prepareAppservices(app: AppContext): Promise<void> {
 /** A delivery state row for each appservice that has none, at the current position of every stream it is sent. */
 export async function ensureDeliveryState(app: AppContext): Promise<void> {
   const toDevice = await app.db.transaction().execute((tx) => currentToDevicePosition(tx));
+  // In a worker the receipt and presence streams stand where they were at its start: the database knows better.
+  const committed = await committedEphemeralHeads(app.db);
   await ensureAppserviceState(
     app.db,
     app.appservices.all().map((registration) => registration.id),
     {
       room: app.roomEvents.currentPosition(),
       toDevice,
-      receipt: app.receiptStream.currentPosition(),
-      presence: app.presenceStream.currentPosition(),
+      receipt: Math.max(app.receiptStream.currentPosition(), committed.receipt),
+      presence: Math.max(app.presenceStream.currentPosition(), committed.presence),
       deviceList: await currentDeviceListPosition(app.db),
     },
   );

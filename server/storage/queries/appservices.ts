@@ -208,3 +208,10 @@ export async function roomsJoinedByAppserviceUsers(db: Queryable, appserviceId: 
     .execute();
   return rows.map((row) => row.room_id);
 }
+
+/** The highest receipt and presence positions committed (a worker's own view of those streams does not move). */
+export async function committedEphemeralHeads(db: Queryable): Promise<{ receipt: number; presence: number }> {
+  const { rows } = await sql<{ receipt: string; presence: string }>`
+    SELECT (SELECT COALESCE(MAX(stream_id), 0) FROM receipts) AS receipt, (SELECT COALESCE(MAX(stream_id), 0) FROM presence) AS presence`.execute(db);
+  return { receipt: Number(rows[0].receipt), presence: Number(rows[0].presence) };
+}

@@ -11,6 +11,7 @@ import * as pushers from './0009-pushers.ts';
 import * as searchIndex from './0010-search-index.ts';
 import * as channels from './0011-channels.ts';
 import * as adminAudit from './0012-admin-audit.ts';
+import * as appserviceEphemeral from './0013-appservice-ephemeral.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010-search-index': searchIndex,
   '0011-channels': channels,
   '0012-admin-audit': adminAudit,
+  '0013-appservice-ephemeral': appserviceEphemeral,
 };

@@ -22,6 +22,7 @@ import { defineJobs } from './jobs/job-definitions.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
+import { followEphemeralStreamsForAppservices } from './appservices/ephemeral-wake.ts';
 import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
 import { loadManagedRegistrations } from './appservices/managed.ts';
 import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
@@ -66,6 +67,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
     followRoomEventsForAppservices(app);
+    followEphemeralStreamsForAppservices(app);
     followRoomEventsForPush(app);
     await defineJobs(app);
     if (apiProcessRunsJobs(config)) await app.jobs.startProcessing();

@@ -17,7 +17,12 @@ export interface RoomFacts {
 export function isInterested(registration: Registration, event: EventRow, facts: RoomFacts): boolean {
   if (ownsUser(registration, event.sender)) return true;
   if (event.type === 'm.room.member' && event.state_key !== null && ownsUser(registration, event.state_key)) return true;
-  if (matchesRoom(registration, event.room_id)) return true;
-  if ((facts.aliases.get(event.room_id) ?? []).some((alias) => matchesAlias(registration, alias))) return true;
-  return (facts.members.get(event.room_id) ?? []).some((member) => ownsUser(registration, member));
+  return isInterestedInRoom(registration, event.room_id, facts);
+}
+
+/** The room half of the rule: its ID or a local alias in the namespaces, or one of the appservice's users joined. */
+export function isInterestedInRoom(registration: Registration, roomId: string, facts: RoomFacts): boolean {
+  if (matchesRoom(registration, roomId)) return true;
+  if ((facts.aliases.get(roomId) ?? []).some((alias) => matchesAlias(registration, alias))) return true;
+  return (facts.members.get(roomId) ?? []).some((member) => ownsUser(registration, member));
 }

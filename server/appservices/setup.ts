@@ -1,6 +1,7 @@
 import type { AppContext } from '../app-context.ts';
-import { ensureAppserviceState, ensureAppserviceUser } from '../storage/queries/appservices.ts';
+import { committedEphemeralHeads, ensureAppserviceState, ensureAppserviceUser } from '../storage/queries/appservices.ts';
 import { currentToDevicePosition } from '../storage/queries/to-device.ts';
+import { currentDeviceListPosition } from '../e2ee/device-list-stream.ts';
 
 /** Each appservice's sender user and delivery state exist (new appservices start at the current stream position). */
 export async function prepareAppservices(app: AppContext): Promise<void> {
@@ -8,10 +9,22 @@ export async function prepareAppservices(app: AppContext): Promise<void> {
   await ensureDeliveryState(app);
 }
 
-/** A delivery state row for each appservice that has none, at the current room-event and to-device positions. */
+/** A delivery state row for each appservice that has none, at the current position of every stream it is sent. */
 export async function ensureDeliveryState(app: AppContext): Promise<void> {
-  const toDevicePosition = await app.db.transaction().execute((tx) => currentToDevicePosition(tx));
-  await ensureAppserviceState(app.db, app.appservices.all().map((registration) => registration.id), app.roomEvents.currentPosition(), toDevicePosition);
+  const toDevice = await app.db.transaction().execute((tx) => currentToDevicePosition(tx));
+  // In a worker the receipt and presence streams stand where they were at its start: the database knows better.
+  const committed = await committedEphemeralHeads(app.db);
+  await ensureAppserviceState(
+    app.db,
+    app.appservices.all().map((registration) => registration.id),
+    {
+      room: app.roomEvents.currentPosition(),
+      toDevice,
+      receipt: Math.max(app.receiptStream.currentPosition(), committed.receipt),
+      presence: Math.max(app.presenceStream.currentPosition(), committed.presence),
+      deviceList: await currentDeviceListPosition(app.db),
+    },
+  );
 }
 
 /**

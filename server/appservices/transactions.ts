@@ -17,6 +17,8 @@ import { withTransaction } from '../storage/transaction.ts';
 import { isInterested } from './interest.ts';
 import { ownsUser } from './namespaces.ts';
 import { deviceKeyExtensions } from './msc3202.ts';
+import { chooseDeviceLists, type DeviceListSummary } from './device-lists.ts';
+import { chooseEphemeral, recordTypingSent } from './ephemeral.ts';
 import type { Registration } from './registration.ts';
 
 /** Spec leaves the size open; Synapse sends at most 100 events per transaction, and so do we (and 100 to-device messages). */
@@ -43,12 +45,16 @@ interface Chosen<T> {
  * acknowledged (same txnId, same events: the spec's retry rule), otherwise a
  * new one built from the room events after the appservice's position (up to
  * the position the writers announced visible) and, for appservices that
- * receive ephemeral data, the to-device messages for its users (MSC2409).
+ * receive ephemeral data, the to-device messages for its users and the
+ * typing, receipts and presence it is interested in (MSC2409), and for
+ * MSC3202 appservices the device-list changes. Everything a transaction
+ * carries is stored with it, so a retry resends exactly the same.
  * Built and recorded in one database transaction under the appservice's state
  * row lock, so two runners never build two different transactions.
  */
 export async function nextTransaction(app: AppContext, registration: Registration): Promise<NextTransaction> {
-  return withTransaction(app.db, async (tx) => {
+  let typingUpTo: number | undefined;
+  const next = await withTransaction(app.db, async (tx): Promise<NextTransaction> => {
     const state = await lockAppserviceState(tx, registration.id);
     if (!state) return { kind: 'none', more: false };
     const pending = await pendingTransaction(tx, registration.id);
@@ -56,9 +62,17 @@ export async function nextTransaction(app: AppContext, registration: Registratio
 
     const events = await chooseRoomEvents(tx, registration, state);
     const toDevice = registration.receiveEphemeral ? await chooseToDevice(tx, registration, state) : { rows: [], upTo: state.to_device_position, more: false };
-    const more = events.more || toDevice.more;
-    const positions = { stream_position: events.upTo, to_device_position: toDevice.upTo };
-    if (events.rows.length === 0 && toDevice.rows.length === 0) {
+    const ephemeral = registration.receiveEphemeral ? await chooseEphemeral(app, tx, registration, state) : undefined;
+    const deviceLists = registration.deviceMasquerading ? await chooseDeviceLists(tx, registration, state, events.rows) : undefined;
+    typingUpTo = ephemeral?.typingUpTo;
+    const more = events.more || toDevice.more || Boolean(ephemeral?.more);
+    const positions = {
+      stream_position: events.upTo,
+      to_device_position: toDevice.upTo,
+      ...ephemeral?.positions,
+      ...(deviceLists ? { device_list_position: deviceLists.upTo } : {}),
+    };
+    if (events.rows.length === 0 && toDevice.rows.length === 0 && !ephemeral?.events.length && !deviceLists?.summary) {
       await advanceAppserviceState(tx, registration.id, positions);
       return { kind: 'none', more };
     }
@@ -70,6 +84,7 @@ export async function nextTransaction(app: AppContext, registration: Registratio
       appservice_id: registration.id,
       txn_id: state.next_txn_id,
       events: await toClientEvents(tx, events.rows, undefined),
+      ephemeral: ephemeral?.events ?? [],
       to_device: toDevice.rows.map((row) => ({
         type: row.event_type,
         sender: row.sender_user_id,
@@ -77,12 +92,20 @@ export async function nextTransaction(app: AppContext, registration: Registratio
         to_user_id: row.recipient_user_id,
         to_device_id: row.recipient_device_id,
       })),
-      extensions: await deviceKeyExtensions(tx, registration, mentioned),
+      extensions: { ...(await deviceKeyExtensions(tx, registration, mentioned)), ...deviceListExtensions(deviceLists?.summary) },
       last_position: events.upTo,
     });
     await advanceAppserviceState(tx, registration.id, { ...positions, next_txn_id: state.next_txn_id + 1 });
     return { kind: 'send', transaction };
   });
+  // Committed: the typing it carries (or found nothing new in) is not sent again.
+  if (typingUpTo !== undefined) recordTypingSent(app, registration.id, typingUpTo);
+  return next;
+}
+
+/** MSC3202 device lists under the MSC's unstable name and the name it proposes for the stable API. */
+function deviceListExtensions(summary: DeviceListSummary | undefined): Record<string, unknown> {
+  return summary ? { 'org.matrix.msc3202.device_lists': summary, device_lists: summary } : {};
 }
 
 async function chooseRoomEvents(tx: Tx, registration: Registration, state: AppserviceStateRow): Promise<Chosen<EventRow>> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { AppServiceRegistration, Bridge, type WeakEvent } from 'matrix-appservice-bridge';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { registerUser, type TestUser } from '../support/http.ts';
+import { registerUser, request, type TestUser } from '../support/http.ts';
 import { createRoom, roomGet, say } from '../support/rooms.ts';
 import { makeRegistration, writeRegistrationFiles } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -18,6 +18,8 @@ let server: TestServer;
 let bridge: Bridge;
 let alice: TestUser;
 const received: WeakEvent[] = [];
+/** What the bridge's ephemeral handler got (typing, receipts, presence: MSC2409). */
+const ephemeral: Array<{ type: string; room_id?: string; content: any }> = [];
 
 /** A free port for the bridge: its URL goes into the registration before the server starts. */
 async function freePort(): Promise<number> {
@@ -35,6 +37,8 @@ before(async () => {
     sender_localpart: 'chatbridge',
     namespaces: { users: [{ regex: '@chatbridge_.*:localhost', exclusive: true }], aliases: [], rooms: [] },
     rate_limited: false,
+    // The name matrix-appservice-bridge reads and writes for MSC2409.
+    'de.sorunome.msc2409.push_ephemeral': true,
   });
   server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
   alice = await registerUser(server.url, 'alice');
@@ -44,7 +48,10 @@ before(async () => {
     registration: AppServiceRegistration.fromObject(registration as never),
     disableStores: true,
     disableContext: true,
-    controller: { onEvent: (bridgeRequest) => void received.push(bridgeRequest.getData()) },
+    controller: {
+      onEvent: (bridgeRequest) => void received.push(bridgeRequest.getData()),
+      onEphemeralEvent: (bridgeRequest) => void ephemeral.push(bridgeRequest.getData() as never),
+    },
   });
   await bridge.initialise();
   await bridge.listen(port, '127.0.0.1');
@@ -94,4 +101,24 @@ test('matrix-appservice-bridge: the bridge pings itself through the homeserver',
   // The library's health check: the homeserver calls the bridge's /_matrix/app/v1/ping.
   const durationMs = await bridge.pingAppserviceRoute(roomId);
   assert.equal(typeof durationMs, 'number');
+});
+
+test('matrix-appservice-bridge: typing and read receipts reach the bridge’s ephemeral handler', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  await bridge.getIntent().join(roomId);
+  const typing = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(alice.userId)}`, {
+    token: alice.accessToken,
+    body: { typing: true, timeout: 10_000 },
+  });
+  assert.equal(typing.status, 200);
+  const typed = await waitFor('the typing notification', async () =>
+    ephemeral.find((event) => event.type === 'm.typing' && event.room_id === roomId && event.content.user_ids.includes(alice.userId)),
+  );
+  assert.deepEqual(typed.content, { user_ids: [alice.userId] });
+
+  const eventId = await say(server, alice, roomId, 'read me');
+  const receipt = await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(eventId)}`, { token: alice.accessToken, body: {} });
+  assert.equal(receipt.status, 200);
+  const read = await waitFor('the read receipt', async () => ephemeral.find((event) => event.type === 'm.receipt' && event.room_id === roomId && event.content[eventId]));
+  assert.ok(read.content[eventId]['m.read'][alice.userId], 'alice read it');
 });

@@ -27,8 +27,9 @@ export function mountSync(router: Router, app: AppContext): void {
       fullState: query.full_state === 'true',
       filter: await resolveSyncFilter(app.db, caller.userId, query.filter),
     };
-    // `set_presence` (spec default: online) marks the user active before the sync is read.
-    await markActiveFromSync(app, caller.userId, query.set_presence ?? 'online');
+    // `set_presence` (spec default: online) marks the user active before the sync is read. Not for an
+    // appservice's as_token: a bridge syncing as its ghost is not the person behind it being online.
+    if (!caller.appservice) await markActiveFromSync(app, caller.userId, query.set_presence ?? 'online');
     return sync(app, caller, options);
   });
 }

@@ -3,13 +3,35 @@ import type { Queryable, Tx } from '../database.ts';
 import type { AppserviceStateRow, AppserviceTransactionRow } from '../tables/appservices.ts';
 import type { EventRow } from '../tables/rooms.ts';
 import type { ToDeviceMessageRow } from '../tables/e2ee.ts';
+import type { PresenceRow, ReceiptRow } from '../tables/user-data.ts';
 
-/** A state row for each appservice not seen before, starting at `position` (no history is replayed to a new appservice). */
-export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], position: number, toDevicePosition: number): Promise<void> {
+/** Where a new appservice starts on each stream: their heads (no history is replayed to a new appservice). */
+export interface StreamHeads {
+  room: number;
+  toDevice: number;
+  receipt: number;
+  presence: number;
+  deviceList: number;
+}
+
+/** A state row for each appservice not seen before, starting at the streams' heads. */
+export async function ensureAppserviceState(db: Queryable, appserviceIds: readonly string[], heads: StreamHeads): Promise<void> {
   if (appserviceIds.length === 0) return;
   await db
     .insertInto('appservice_state')
-    .values(appserviceIds.map((appservice_id) => ({ appservice_id, stream_position: position, visible_position: position, to_device_position: toDevicePosition })))
+    .values(
+      appserviceIds.map((appservice_id) => ({
+        appservice_id,
+        stream_position: heads.room,
+        visible_position: heads.room,
+        to_device_position: heads.toDevice,
+        receipt_position: heads.receipt,
+        presence_position: heads.presence,
+        device_list_position: heads.deviceList,
+        receipt_visible_position: heads.receipt,
+        presence_visible_position: heads.presence,
+      })),
+    )
     .onConflict((conflict) => conflict.column('appservice_id').doNothing())
     .execute();
 }
@@ -23,6 +45,15 @@ export async function announceVisiblePosition(db: Queryable, position: number): 
     .execute();
 }
 
+/** Receipts and presence are visible to readers up to these positions (either may be absent). */
+export async function announceVisibleEphemeralPositions(db: Queryable, positions: { receipt?: number; presence?: number }): Promise<void> {
+  const update: Record<string, unknown> = {};
+  if (positions.receipt !== undefined) update.receipt_visible_position = sql<number>`GREATEST(receipt_visible_position, ${positions.receipt})`;
+  if (positions.presence !== undefined) update.presence_visible_position = sql<number>`GREATEST(presence_visible_position, ${positions.presence})`;
+  if (Object.keys(update).length === 0) return;
+  await db.updateTable('appservice_state').set(update).execute();
+}
+
 export async function lockAppserviceState(tx: Tx, appserviceId: string): Promise<AppserviceStateRow | undefined> {
   return tx.selectFrom('appservice_state').selectAll().where('appservice_id', '=', appserviceId).forUpdate().executeTakeFirst();
 }
@@ -34,7 +65,7 @@ export async function findAppserviceState(db: Queryable, appserviceId: string): 
 export async function advanceAppserviceState(
   tx: Tx,
   appserviceId: string,
-  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number },
+  update: { stream_position?: number; next_txn_id?: number; to_device_position?: number; receipt_position?: number; presence_position?: number; device_list_position?: number },
 ): Promise<void> {
   await tx.updateTable('appservice_state').set(update).where('appservice_id', '=', appserviceId).execute();
 }
@@ -145,4 +176,42 @@ export async function upsertManagedRegistration(db: Queryable, appserviceId: str
 export async function deleteManagedRegistration(db: Queryable, appserviceId: string): Promise<boolean> {
   const result = await db.deleteFrom('appservice_registrations').where('appservice_id', '=', appserviceId).executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
+}
+
+/** Receipts of every room changed in (after, upTo], in stream order. */
+export async function receiptsAfter(db: Queryable, after: number, upTo: number, limit: number): Promise<ReceiptRow[]> {
+  return db.selectFrom('receipts').selectAll().where('stream_id', '>', after).where('stream_id', '<=', upTo).orderBy('stream_id').limit(limit).execute();
+}
+
+/** Presence of every user changed in (after, upTo], in stream order. */
+export async function presenceAfter(db: Queryable, after: number, upTo: number, limit: number): Promise<PresenceRow[]> {
+  return db.selectFrom('presence').selectAll().where('stream_id', '>', after).where('stream_id', '<=', upTo).orderBy('stream_id').limit(limit).execute();
+}
+
+/** The rooms each of `userIds` is joined to. */
+export async function joinedRoomsOfUsers(db: Queryable, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byUser = new Map<string, string[]>();
+  if (userIds.length === 0) return byUser;
+  const rows = await db.selectFrom('room_memberships').select(['room_id', 'user_id']).where('user_id', 'in', [...userIds]).where('membership', '=', 'join').execute();
+  for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row.room_id]);
+  return byUser;
+}
+
+/** Rooms where the appservice's sender or a user it registered is joined. */
+export async function roomsJoinedByAppserviceUsers(db: Queryable, appserviceId: string, senderUserId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('room_memberships')
+    .select('room_id')
+    .distinct()
+    .where('membership', '=', 'join')
+    .where((eb) => eb.or([eb('user_id', '=', senderUserId), eb('user_id', 'in', eb.selectFrom('users').select('user_id').where('appservice_id', '=', appserviceId))]))
+    .execute();
+  return rows.map((row) => row.room_id);
+}
+
+/** The highest receipt and presence positions committed (a worker's own view of those streams does not move). */
+export async function committedEphemeralHeads(db: Queryable): Promise<{ receipt: number; presence: number }> {
+  const { rows } = await sql<{ receipt: string; presence: string }>`
+    SELECT (SELECT COALESCE(MAX(stream_id), 0) FROM receipts) AS receipt, (SELECT COALESCE(MAX(stream_id), 0) FROM presence) AS presence`.execute(db);
+  return { receipt: Number(rows[0].receipt), presence: Number(rows[0].presence) };
 }

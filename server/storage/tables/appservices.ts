@@ -10,6 +10,16 @@ export interface AppserviceStateTable {
   next_txn_id: Generated<number>;
   /** To-device messages (MSC2409) up to this to-device stream position are in a transaction. */
   to_device_position: Generated<number>;
+  /** Read receipts (MSC2409) up to this receipt stream position are in a transaction. */
+  receipt_position: Generated<number>;
+  /** Presence changes (MSC2409) up to this presence stream position are in a transaction. */
+  presence_position: Generated<number>;
+  /** Device-list changes (MSC3202) up to this device-list stream position are in a transaction. */
+  device_list_position: Generated<number>;
+  /** Highest receipt position API processes announced visible (what a worker may read up to). */
+  receipt_visible_position: Generated<number>;
+  /** Highest presence position API processes announced visible. */
+  presence_visible_position: Generated<number>;
 }
 
 /** A transaction built but not yet acknowledged: a retry resends exactly this. */

@@ -5,9 +5,9 @@ import { unreadCounts } from '../unread-counts.ts';
 import { emptyTimelinePrevBatch, ignoredUsers, joinedRoomIds, unreadSetup } from './request-scope.ts';
 
 /** Private read receipts are shown only to the user who sent them. */
-const PRIVATE_RECEIPT_TYPES = new Set(['m.read.private']);
+export const PRIVATE_RECEIPT_TYPES = new Set(['m.read.private']);
 
-type ReceiptContent = Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>>;
+export type ReceiptContent = Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>>;
 
 /**
  * Read receipts, as one `m.receipt` event per joined room in its `ephemeral`:
@@ -42,7 +42,7 @@ export const receiptsProvider: StreamProvider = {
   },
 };
 
-function addReceipt(content: ReceiptContent, row: ReceiptRow): void {
+export function addReceipt(content: ReceiptContent, row: ReceiptRow): void {
   const byType = (content[row.event_id] ??= {});
   const byUser = (byType[row.receipt_type] ??= {});
   byUser[row.user_id] = { ts: Number(row.ts), ...(row.thread_id === '' ? {} : { thread_id: row.thread_id }) };

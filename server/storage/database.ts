@@ -29,6 +29,7 @@ import type { AccountDataTable, PresenceTable, ReceiptsTable } from './tables/us
 import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTransactionsTable } from './tables/appservices.ts';
 import type { PushersTable, PushNotificationsTable, PushProgressTable } from './tables/push.ts';
 import type { ChannelAuditTable, ChannelPoliciesTable } from './tables/channels.ts';
+import type { SlidingSyncConnectionsTable } from './tables/sliding-sync.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -73,6 +74,7 @@ export interface Database {
   push_progress: PushProgressTable;
   channel_policies: ChannelPoliciesTable;
   channel_audit: ChannelAuditTable;
+  sliding_sync_connections: SlidingSyncConnectionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,0 +1,200 @@
+import type { AppContext } from '../app-context.ts';
+import { ignoredUsersOf } from '../accounts/account-data.ts';
+import { invalidParam } from '../errors.ts';
+import { loadRuleset } from '../push/push-rules.ts';
+import { receiptsBetween } from '../storage/queries/receipts.ts';
+import { findUser } from '../storage/queries/users.ts';
+import { STREAMS, type StreamName, type StreamToken } from '../sync/stream-token.ts';
+import { MAX_SYNC_TIMEOUT_MS } from '../sync/sync.ts';
+import type { UnreadSetup } from '../sync/unread-counts.ts';
+import { roomEventsProvider } from '../sync/streams/room-events.ts';
+import { toDeviceProvider } from '../sync/streams/to-device.ts';
+import { deviceListsProvider } from '../sync/streams/device-lists.ts';
+import { accountDataProvider } from '../sync/streams/account-data.ts';
+import { receiptsProvider } from '../sync/streams/receipts.ts';
+import { typingProvider } from '../sync/streams/typing.ts';
+import { presenceProvider } from '../sync/streams/presence.ts';
+import { MAX_REMEMBERED_SUBSCRIPTIONS, openConnection, unknownPos, type ConnectionState, type SentRoom } from './connection-state.ts';
+import { buildExtensions } from './extensions.ts';
+import { MAX_LISTS, resolveList, resolveSubscription, type RoomScopeJson, type SlidingList, type SlidingSyncBodyJson, type StoredRoomConfig } from './request.ts';
+import { combineRequiredState } from './required-state.ts';
+import { roomOutcome, type RoomScope } from './room-data.ts';
+import { candidateRooms, loadFilterData, windowOf, type CandidateRoom } from './room-list.ts';
+
+/** Rooms of one response built at once: enough to overlap round trips, few enough to leave the pool to others. */
+const ROOMS_IN_PARALLEL = 4;
+/** How often a request whose connection another request moved first is recomputed before giving up. */
+const COMMIT_ATTEMPTS = 3;
+
+/** The same streams, and the same positions, as /sync reads. */
+const LATEST: Record<StreamName, (app: AppContext) => number> = Object.fromEntries(
+  [roomEventsProvider, toDeviceProvider, deviceListsProvider, accountDataProvider, receiptsProvider, typingProvider, presenceProvider].map((provider) => [provider.name, provider.latest]),
+) as Record<StreamName, (app: AppContext) => number>;
+
+export interface SlidingSyncOptions {
+  pos: string | undefined;
+  timeoutMs: number;
+}
+
+/**
+ * POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync (MSC4186).
+ * Loads the connection `pos` continues, builds the lists, the rooms that are
+ * new to the connection or changed since, and the extensions; with a `pos`
+ * and nothing to say it waits on the notifier (registered before positions
+ * are read, as /sync does) until something for the user changes or the
+ * timeout passes. The new state is saved before the response leaves.
+ */
+export async function slidingSync(app: AppContext, caller: { userId: string; deviceId: string }, body: SlidingSyncBodyJson, options: SlidingSyncOptions): Promise<Record<string, unknown>> {
+  if (Object.keys(body.lists ?? {}).length > MAX_LISTS) throw invalidParam(`At most ${MAX_LISTS} lists`);
+  const key = { user_id: caller.userId, device_id: caller.deviceId, conn_id: body.conn_id ?? '' };
+  const listener = app.notifier.listen(caller.userId, caller.deviceId);
+  try {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const connection = await openConnection(app.db, key, options.pos);
+      const previous = connection.previous;
+      const deadline = Date.now() + (previous ? Math.min(options.timeoutMs, MAX_SYNC_TIMEOUT_MS) : 0);
+      for (;;) {
+        const upTo = latestToken(app);
+        const built = await buildResponse(app, caller, body, previous, upTo);
+        const remaining = deadline - Date.now();
+        if (built.changed || remaining <= 0 || !(await listener.wait(upTo, remaining))) {
+          const pos = await connection.commit(built.state);
+          if (pos === false) break;
+          return { pos, ...built.body };
+        }
+      }
+    }
+    throw unknownPos('Another request moved this sync connection on; use the pos of the response you processed last, or start again without pos');
+  } finally {
+    listener.close();
+  }
+}
+
+function latestToken(app: AppContext): StreamToken {
+  return Object.fromEntries(STREAMS.map((name) => [name, LATEST[name](app)])) as Record<StreamName, number>;
+}
+
+interface BuiltResponse {
+  body: Record<string, unknown>;
+  state: ConnectionState;
+  changed: boolean;
+}
+
+async function buildResponse(app: AppContext, caller: { userId: string; deviceId: string }, body: SlidingSyncBodyJson, previous: ConnectionState | undefined, upTo: StreamToken): Promise<BuiltResponse> {
+  const { userId, deviceId } = caller;
+  // A token ahead of the server (a restored database) reads as "now", never as the future.
+  const since = previous && (Object.fromEntries(STREAMS.map((name) => [name, Math.min(previous.token[name], upTo[name])])) as StreamToken);
+  const sentRooms = previous?.rooms ?? {};
+  const ignored = await ignoredUsersOf(app.db, userId);
+  const candidates = await candidateRooms(app, userId, upTo.room, new Set(Object.keys(sentRooms)), ignored);
+  const byId = new Map(candidates.map((room) => [room.roomId, room]));
+
+  // Lists: each a filtered, ordered window of the candidates.
+  const lists: SlidingList[] = Object.entries(body.lists ?? {}).map(([name, json]) => resolveList(name, json, previous?.lists[name]));
+  const filterData = await loadFilterData(app, userId, candidates, lists);
+  const wanted = new Map<string, { room: CandidateRoom; configs: StoredRoomConfig[] }>();
+  const want = (room: CandidateRoom, config: StoredRoomConfig) => {
+    const entry = wanted.get(room.roomId) ?? { room, configs: [] };
+    entry.configs.push(config);
+    wanted.set(room.roomId, entry);
+  };
+  const listOut: Record<string, { count: number }> = {};
+  const listRooms = new Map<string, string[]>();
+  let changed = false;
+  for (const list of lists) {
+    const window = windowOf(list, candidates, filterData);
+    listOut[list.key] = { count: window.count };
+    listRooms.set(list.key, window.rooms.map((room) => room.roomId));
+    for (const room of window.rooms) want(room, list.config);
+    if (previous?.lists[list.key]?.count !== window.count) changed = true;
+  }
+
+  // Room subscriptions: sticky per connection until unsubscribed; only rooms the user may see count.
+  const subscriptions: Record<string, StoredRoomConfig> = { ...previous?.subscriptions };
+  for (const roomId of body.unsubscribe_rooms ?? []) delete subscriptions[roomId];
+  for (const [roomId, json] of Object.entries(body.room_subscriptions ?? {})) {
+    delete subscriptions[roomId];
+    subscriptions[roomId] = resolveSubscription(roomId, json, previous?.subscriptions[roomId]);
+  }
+  const subscribed = Object.keys(subscriptions).slice(-MAX_REMEMBERED_SUBSCRIPTIONS);
+  for (const roomId of subscribed) {
+    const room = byId.get(roomId);
+    if (room) want(room, subscriptions[roomId]);
+  }
+
+  // Rooms: new to the connection, changed since sent, or whose counts moved with the user's own receipt.
+  const joinedWanted = [...wanted.values()].filter((entry) => entry.room.membership === 'join').map((entry) => entry.room.roomId);
+  const ownReceiptMoved = new Set(
+    since ? (await receiptsBetween(app.db, joinedWanted, since.receipt, upTo.receipt)).filter((row) => row.user_id === userId).map((row) => row.room_id) : [],
+  );
+  let setup: Promise<UnreadSetup> | undefined;
+  const scope: RoomScope = {
+    app,
+    userId,
+    deviceId,
+    upTo: upTo.room,
+    liveAfter: since?.room,
+    ignored,
+    unreadSetup: () =>
+      (setup ??= Promise.all([loadRuleset(app.db, userId), findUser(app.db, userId)]).then(([ruleset, user]) => ({ userId, ruleset, displayName: user?.displayname ?? undefined, ignored }))),
+  };
+  const entries = [...wanted.values()];
+  const outcomes = await mapConcurrently(entries, ROOMS_IN_PARALLEL, ({ room, configs }) =>
+    roomOutcome(
+      scope,
+      room,
+      { timelineLimit: Math.max(...configs.map((config) => config.timeline_limit)), requiredState: combineRequiredState(configs.map((config) => config.required_state)) },
+      sentRooms[room.roomId],
+      ownReceiptMoved.has(room.roomId),
+      filterData.dmRooms.has(room.roomId),
+    ),
+  );
+  const rooms: Record<string, unknown> = {};
+  const nextSent: Record<string, SentRoom> = { ...sentRooms };
+  const initialRooms = new Set<string>();
+  entries.forEach(({ room }, i) => {
+    const outcome = outcomes[i];
+    if (!outcome) return;
+    rooms[room.roomId] = outcome.result;
+    nextSent[room.roomId] = outcome.sent;
+    if (outcome.initial) initialRooms.add(room.roomId);
+  });
+  // A room the user no longer has any view of (forgotten, or left unseen) is dropped from what the connection remembers.
+  for (const roomId of Object.keys(nextSent)) if (!byId.has(roomId)) delete nextSent[roomId];
+  if (Object.keys(rooms).length > 0) changed = true;
+
+  const joined = new Set(joinedWanted);
+  const roomsFor = (selector: RoomScopeJson): string[] => {
+    const fromLists = selector.lists ?? ['*'];
+    const fromRooms = selector.rooms ?? ['*'];
+    const out = new Set<string>();
+    for (const [name, ids] of listRooms) if (fromLists.includes('*') || fromLists.includes(name)) for (const id of ids) out.add(id);
+    for (const id of subscribed) if (fromRooms.includes('*') || fromRooms.includes(id)) out.add(id);
+    return [...out].filter((id) => joined.has(id));
+  };
+  const extensions = await buildExtensions({ app, userId, deviceId, since, upTo, toDeviceSince: previous?.toDevice ?? 0, roomsFor, initialRooms, ignored }, body.extensions);
+  if (extensions.changed) changed = true;
+
+  const state: ConnectionState = {
+    token: upTo,
+    rooms: nextSent,
+    lists: Object.fromEntries(lists.map((list) => [list.key, { config: list.config, filters: list.filters, count: listOut[list.key].count }])),
+    subscriptions: Object.fromEntries(subscribed.map((roomId) => [roomId, subscriptions[roomId]])),
+    toDevice: extensions.toDevice,
+  };
+  return { body: { lists: listOut, rooms, extensions: extensions.body }, state, changed };
+}
+
+/** `map` with at most `limit` calls in flight; results in input order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

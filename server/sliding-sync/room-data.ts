@@ -71,20 +71,25 @@ export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config:
   // m.ignored_user_list: ignored users' messages are left out; their state changes still apply.
   const visible = (await filterVisibleEvents(app.db, userId, room.roomId, rows)).filter((row) => row.state_key !== null || !scope.ignored.has(row.sender));
 
-  const stateRows = await requiredStateRows(scope, room.roomId, config, initial ? undefined : after, readUpTo, visible);
-  const changedTypes = new Set(initial ? [] : stateRows.map((row) => row.type));
+  // The parts are independent: read them at once.
   const viewer = { userId, deviceId: scope.deviceId };
+  const [requiredState, timeline, names, unread] = await Promise.all([
+    requiredStateRows(scope, room.roomId, config, initial ? undefined : after, readUpTo, visible).then((rows) => toClientEvents(app.db, rows, viewer, false)),
+    toClientEvents(app.db, visible, viewer, false),
+    naming(scope, room.roomId, readUpTo, initial ? undefined : after),
+    room.membership === 'join' ? unreadOf(scope, room.roomId, readUpTo) : {},
+  ]);
   const result: Record<string, unknown> = {
     ...base,
     ...(initial ? { initial: true } : {}),
-    ...(await naming(scope, room.roomId, readUpTo, initial, changedTypes, after)),
-    required_state: await toClientEvents(app.db, stateRows, viewer, false),
-    timeline: await toClientEvents(app.db, visible, viewer, false),
+    ...names,
+    required_state: requiredState,
+    timeline,
     prev_batch: formatRoomPosition(timelineStart),
     limited,
     num_live: scope.liveAfter === undefined ? 0 : visible.filter((row) => row.stream_ordering > scope.liveAfter!).length,
+    ...unread,
   };
-  if (room.membership === 'join') Object.assign(result, await unreadOf(scope, room.roomId, readUpTo));
   return { result, sent: sentNow, initial };
 }
 
@@ -117,18 +122,14 @@ async function requiredStateRows(scope: RoomScope, roomId: string, config: RoomC
 
 /**
  * `name`, `avatar`, `heroes` (only for a room without a name) and member
- * counts: all of them on an initial send, else those whose state changed.
+ * counts: all of them on an initial send (no `after`), else those whose state changed since `after`.
  */
-async function naming(scope: RoomScope, roomId: string, upTo: number, initial: boolean, changedTypes: ReadonlySet<string>, after: number): Promise<Record<string, unknown>> {
+async function naming(scope: RoomScope, roomId: string, upTo: number, after: number | undefined): Promise<Record<string, unknown>> {
   const { app, userId } = scope;
-  let membersChanged = initial || changedTypes.has('m.room.member');
-  let namingChanged = initial || changedTypes.has('m.room.name') || changedTypes.has('m.room.avatar');
-  if (!initial && !(membersChanged && namingChanged)) {
-    // The config may not ask for these types; look at what changed in the room directly.
-    const changed = new Set((await stateChangedBetween(app.db, roomId, after, upTo)).map((pair) => pair.type));
-    membersChanged ||= changed.has('m.room.member');
-    namingChanged ||= changed.has('m.room.name') || changed.has('m.room.avatar');
-  }
+  const initial = after === undefined;
+  const changed = initial ? undefined : new Set((await stateChangedBetween(app.db, roomId, after, upTo)).map((pair) => pair.type));
+  const membersChanged = !changed || changed.has('m.room.member');
+  const namingChanged = !changed || changed.has('m.room.name') || changed.has('m.room.avatar');
   if (!membersChanged && !namingChanged) return {};
   const out: Record<string, unknown> = {};
   const namingRows = await stateEventsAt(app.db, roomId, upTo, { pairs: [{ type: 'm.room.name', state_key: '' }, { type: 'm.room.avatar', state_key: '' }] });

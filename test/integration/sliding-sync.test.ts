@@ -7,6 +7,9 @@ import { waitFor } from '../support/wait-for.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
 import { assertSlidingSyncResponse, type SlidingSyncResponse } from '../support/sliding-sync-schema.ts';
 import { MAX_SLIDING_TIMELINE_LIMIT } from '../../server/sliding-sync/request.ts';
+import { MAX_CONNECTIONS_PER_DEVICE } from '../../server/sliding-sync/connection-state.ts';
+import type { SlidingSyncConnectionsTable } from '../../server/storage/tables/sliding-sync.ts';
+import { assertTableColumns } from '../support/table-columns.ts';
 
 const PATH = '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync';
 
@@ -39,6 +42,27 @@ const ALL_STATE = [['*', '*']];
 const list = (range: [number, number], extra: Record<string, unknown> = {}) => ({ ranges: [range], timeline_limit: 1, required_state: [['m.room.name', '']], ...extra });
 const bodies = (room: { timeline?: Array<{ content: Record<string, unknown> }> } | undefined) => (room?.timeline ?? []).map((event) => event.content.body);
 const join = async (user: TestUser, roomId: string) => assert.equal((await roomPost(server, user, roomId, 'join')).status, 200);
+
+test('the migrated connections table has exactly the columns its table type declares', async () => {
+  const columns = { user_id: 1, device_id: 1, conn_id: 1, base_pos: 1, base_state: 1, latest_pos: 1, latest_state: 1, updated_ts: 1 } satisfies Record<keyof SlidingSyncConnectionsTable, 1>;
+  await assertTableColumns(server.app.db, { sliding_sync_connections: columns });
+});
+
+test('connections are kept per conn_id, at most a bounded number per device, and go with the device', async () => {
+  const user = await registerUser(server.url, 'connector');
+  const first = await slide(user, { conn_id: 'a' });
+  await slide(user, { conn_id: 'b' });
+  const second = await slide(user, { conn_id: 'a' }, { pos: first.pos, timeout: '0' });
+  const third = await slide(user, { conn_id: 'a' }, { pos: second.pos, timeout: '0' });
+  // Each conn_id has its own positions: a's latest pos is unknown to b.
+  assert.equal((await post(user, { conn_id: 'b' }, { pos: third.pos })).body.errcode, 'M_UNKNOWN_POS');
+  for (let i = 0; i < MAX_CONNECTIONS_PER_DEVICE + 2; i++) await slide(user, { conn_id: `extra${i}` });
+  const rows = () => server.app.db.selectFrom('sliding_sync_connections').select('conn_id').where('user_id', '=', user.userId).execute();
+  assert.equal((await rows()).length, MAX_CONNECTIONS_PER_DEVICE);
+  const deleted = await request(server.url, 'POST', '/_matrix/client/v3/logout', { token: user.accessToken, body: {} });
+  assert.equal(deleted.status, 200);
+  assert.deepEqual(await rows(), [], "logging out deletes the device and its connections");
+});
 
 test('/versions advertises simplified sliding sync', async () => {
   const versions = await request(server.url, 'GET', '/_matrix/client/versions');

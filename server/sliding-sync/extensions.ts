@@ -25,8 +25,8 @@ export interface ExtensionScope {
   toDeviceSince: number;
   /** Joined rooms a per-room extension with these `lists`/`rooms` selectors covers. */
   roomsFor: (selector: RoomScopeJson) => string[];
-  /** Rooms sent with `initial: true` in this response: their per-room data goes down whole. */
-  initialRooms: ReadonlySet<string>;
+  /** Rooms sent with `initial: true` in this response (their per-room data goes down whole), with the IDs of their timeline events. */
+  initialRooms: ReadonlyMap<string, ReadonlySet<string>>;
   ignored: ReadonlySet<string>;
 }
 
@@ -105,7 +105,8 @@ async function e2eeExtension(scope: ExtensionScope) {
 /** Global account data that changed (all of it on a new connection); per room, what changed, or all of it for a room sent initial. */
 async function accountDataExtension(scope: ExtensionScope, selector: RoomScopeJson) {
   const { app, userId, since, upTo } = scope;
-  const rows = await accountDataBetween(app.db, userId, undefined, upTo.account_data);
+  // Unchanged rows are needed only for rooms sent initial.
+  const rows = await accountDataBetween(app.db, userId, scope.initialRooms.size > 0 ? undefined : since?.account_data, upTo.account_data);
   const isNew = (streamId: number) => since === undefined || streamId > since.account_data;
   const global = rows.filter((row) => row.room_id === GLOBAL_ROOM && isNew(row.stream_id)).map((row) => ({ type: row.type, content: row.content }));
   const covered = new Set(scope.roomsFor(selector));
@@ -120,13 +121,21 @@ async function accountDataExtension(scope: ExtensionScope, selector: RoomScopeJs
 
 type ReceiptContent = Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>>;
 
-/** One m.receipt event per covered room: receipts that moved since the previous response, or all of them for a room sent initial. */
+/**
+ * One m.receipt event per covered room: receipts that moved since the
+ * previous response; for a room sent initial, the user's own and those on
+ * the events of the timeline sent (as Synapse does: a big room's every
+ * member's receipt would swamp the response).
+ */
 async function receiptsExtension(scope: ExtensionScope, selector: RoomScopeJson) {
   const { app, since, upTo } = scope;
   const covered = scope.roomsFor(selector);
   const fresh = covered.filter((id) => since === undefined || scope.initialRooms.has(id));
   const known = covered.filter((id) => since !== undefined && !scope.initialRooms.has(id));
-  const rows = [...(await receiptsBetween(app.db, fresh, undefined, upTo.receipt)), ...(await receiptsBetween(app.db, known, since?.receipt, upTo.receipt))];
+  const freshRows = (await receiptsBetween(app.db, fresh, undefined, upTo.receipt)).filter(
+    (row) => row.user_id === scope.userId || (scope.initialRooms.get(row.room_id)?.has(row.event_id) ?? false),
+  );
+  const rows = [...freshRows, ...(await receiptsBetween(app.db, known, since?.receipt, upTo.receipt))];
   const rooms: Record<string, { type: 'm.receipt'; content: ReceiptContent }> = {};
   for (const row of rows) {
     if (PRIVATE_RECEIPT_TYPES.has(row.receipt_type) && row.user_id !== scope.userId) continue;

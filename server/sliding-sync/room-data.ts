@@ -38,14 +38,15 @@ export interface RoomOutcome {
  * One room of the response, or undefined when nothing changed since the
  * connection last sent it. A room never sent (or sent with a narrower
  * config, or while only invited) goes down whole with `initial: true`; else
- * only what is new since it was last sent. Invites and knocks carry only
- * stripped state. A left room is read up to the leave, and history
+ * only what is new since it was last sent. Invites and knocks (and their
+ * rejections) carry only stripped state. A left room is read up to the leave, and history
  * visibility is applied to every timeline exactly as /sync does.
  */
 export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config: RoomConfig, sent: SentRoom | undefined, countsChanged: boolean, isDm: boolean): Promise<RoomOutcome | undefined> {
   const configKey = requiredStateKey(config.requiredState);
   const base = { membership: room.membership, bump_stamp: room.bumpStamp, ...(isDm ? { is_dm: true } : {}) };
-  if (room.membership === 'invite' || room.membership === 'knock') {
+  if (room.membership === 'invite' || room.membership === 'knock' || !room.everJoined) {
+    // Invites, knocks, and rejected or withdrawn ones: the user never saw the room from inside.
     if (sent && sent.membership === room.membership && sent.upTo === room.membershipPosition) return undefined;
     const sentNow: SentRoom = { upTo: room.membershipPosition, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey };
     return { result: { ...base, initial: true, invite_state: await strippedStateAt(scope, room) }, sent: sentNow, initial: true };

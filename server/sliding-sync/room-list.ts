@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { findAccountData, GLOBAL_ROOM } from '../storage/queries/account-data.ts';
 import { encryptedRoomsAmong } from '../storage/queries/encrypted-rooms.ts';
 import { stateEventsAt } from '../storage/queries/room-state.ts';
-import { latestEventPositions, membershipsWithSender, roomTagNames, roomTypesOf, spaceChildrenOf } from '../storage/queries/sliding-sync.ts';
+import { latestEventPositions, membershipsWithSender, roomsEverJoined, roomTagNames, roomTypesOf, spaceChildrenOf } from '../storage/queries/sliding-sync.ts';
 import type { ListFilters, SlidingList } from './request.ts';
 
 /** MSC4186: events that count as activity for `bump_stamp` and the list order. */
@@ -16,14 +16,16 @@ export interface CandidateRoom {
   membershipPosition: number;
   membershipEventId: string;
   bumpStamp: number;
+  /** Whether the user was ever joined: a room they only were invited to (or knocked on) shows only stripped state. */
+  everJoined: boolean;
 }
 
 /**
  * The user's rooms for lists, newest activity first: joined, invited and
  * knocked rooms; rooms they were kicked or banned from; and rooms they left
  * themselves only if this connection sent them before (the client must
- * learn it left). Forgotten rooms and invites from ignored users are left
- * out. A joined room's stamp is its newest activity or the user's join,
+ * learn it left). Forgotten rooms, invites from ignored users and rooms the
+ * user was banned from without ever joining are left out. A joined room's stamp is its newest activity or the user's join,
  * whichever is later; other rooms' is their membership change.
  */
 export async function candidateRooms(app: AppContext, userId: string, upTo: number, sentBefore: ReadonlySet<string>, ignored: ReadonlySet<string>): Promise<CandidateRoom[]> {
@@ -46,8 +48,14 @@ export async function candidateRooms(app: AppContext, userId: string, upTo: numb
       const removedByOther = sender !== userId;
       if (!removedByOther && !sentBefore.has(row.room_id)) continue;
     }
-    rooms.push({ roomId: row.room_id, membership, membershipPosition: position, membershipEventId: eventId, bumpStamp: position });
+    rooms.push({ roomId: row.room_id, membership, membershipPosition: position, membershipEventId: eventId, bumpStamp: position, everJoined: membership === 'join' });
   }
+  const departed = rooms.filter((room) => room.membership === 'leave' || room.membership === 'ban');
+  const everJoined = await roomsEverJoined(app.db, userId, departed.map((room) => room.roomId));
+  for (const room of departed) room.everJoined = everJoined.has(room.roomId);
+  const visible = rooms.filter((room) => room.membership !== 'ban' || room.everJoined);
+  rooms.length = 0;
+  rooms.push(...visible);
   const joined = rooms.filter((room) => room.membership === 'join');
   const activity = await latestEventPositions(app.db, joined.map((room) => room.roomId), BUMP_EVENT_TYPES, upTo);
   for (const room of joined) room.bumpStamp = Math.max(room.membershipPosition, activity.get(room.roomId) ?? 0);

@@ -151,13 +151,13 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
   );
   const rooms: Record<string, unknown> = {};
   const nextSent: Record<string, SentRoom> = { ...sentRooms };
-  const initialRooms = new Set<string>();
+  const initialRooms = new Map<string, Set<string>>();
   entries.forEach(({ room }, i) => {
     const outcome = outcomes[i];
     if (!outcome) return;
     rooms[room.roomId] = outcome.result;
     nextSent[room.roomId] = outcome.sent;
-    if (outcome.initial) initialRooms.add(room.roomId);
+    if (outcome.initial) initialRooms.set(room.roomId, new Set(((outcome.result.timeline ?? []) as Array<{ event_id: string }>).map((event) => event.event_id)));
   });
   // A room the user no longer has any view of (forgotten, or left unseen) is dropped from what the connection remembers.
   for (const roomId of Object.keys(nextSent)) if (!byId.has(roomId)) delete nextSent[roomId];

@@ -225,6 +225,27 @@ test('an invite appears with invite_state; joining sends the room whole; leaving
   assert.deepEqual(fresh.lists, { all: { count: 0 } });
 });
 
+test('a rejected invite comes down as a leave with stripped state only; a ban without a join is not listed', async () => {
+  const user = await registerUser(server.url, 'rejecter');
+  const roomId = await createRoom(server, alice, { name: 'not for you', topic: 'private topic' });
+  await say(server, alice, roomId, 'members only');
+  await roomPost(server, alice, roomId, 'invite', { user_id: user.userId });
+  const invited = await slide(user, { lists: { all: list([0, 9], { required_state: ALL_STATE, timeline_limit: 10 }) } });
+  assert.equal(invited.rooms![roomId].membership, 'invite');
+  await roomPost(server, user, roomId, 'leave');
+  const rejected = await slide(user, { lists: { all: list([0, 9], { required_state: ALL_STATE, timeline_limit: 10 }) } }, { pos: invited.pos });
+  const room = rejected.rooms![roomId];
+  assert.equal(room.membership, 'leave');
+  assert.equal(room.timeline, undefined, 'no timeline for a room never joined');
+  assert.equal(room.required_state, undefined, 'no state beyond the stripped state');
+  assert.ok(room.invite_state!.some((event) => event.type === 'm.room.member' && event.state_key === user.userId && event.content.membership === 'leave'));
+
+  const bannedRoom = await createRoom(server, alice, {});
+  await roomPost(server, alice, bannedRoom, 'ban', { user_id: user.userId });
+  const fresh = await slide(user, { lists: { all: list([0, 9]) } });
+  assert.equal(fresh.rooms![bannedRoom], undefined);
+});
+
 test('a kicked user sees the room with membership leave even on a new connection', async () => {
   const user = await registerUser(server.url, 'kicked');
   const roomId = await createRoom(server, alice, { preset: 'public_chat' });

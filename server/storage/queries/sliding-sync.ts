@@ -104,3 +104,19 @@ export async function roomTagNames(db: Queryable, userId: string): Promise<Map<s
   const rows = await db.selectFrom('account_data').select(['room_id', 'content']).where('user_id', '=', userId).where('type', '=', 'm.tag').execute();
   return new Map(rows.map((row) => [row.room_id, Object.keys(((row.content as { tags?: unknown }).tags ?? {}) as Record<string, unknown>)]));
 }
+
+/** Of `roomIds`, those where `userId` was joined at some point (from the room's state history). */
+export async function roomsEverJoined(db: Queryable, userId: string, roomIds: readonly string[]): Promise<Set<string>> {
+  if (roomIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('state_events as s')
+    .innerJoin('events as e', 'e.event_id', 's.event_id')
+    .select('s.room_id')
+    .distinct()
+    .where('s.room_id', 'in', [...roomIds])
+    .where('s.type', '=', 'm.room.member')
+    .where('s.state_key', '=', userId)
+    .where(sql<boolean>`e.json->'content'->>'membership' = 'join'`)
+    .execute();
+  return new Set(rows.map((row) => row.room_id));
+}

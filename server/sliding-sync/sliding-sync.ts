@@ -31,6 +31,14 @@ const LATEST: Record<StreamName, (app: AppContext) => number> = Object.fromEntri
   [roomEventsProvider, toDeviceProvider, deviceListsProvider, accountDataProvider, receiptsProvider, typingProvider, presenceProvider].map((provider) => [provider.name, provider.latest]),
 ) as Record<StreamName, (app: AppContext) => number>;
 
+/**
+ * The newest request of each connection in this process. A client replaces an
+ * in-flight request by cancelling it and sending another with the same `pos`;
+ * the server does not see the cancel, so the older request must never save
+ * its state over the newer one's: it finishes without saving.
+ */
+const newestRequests = new WeakMap<AppContext, Map<string, { stop: () => void }>>();
+
 export interface SlidingSyncOptions {
   pos: string | undefined;
   timeoutMs: number;
@@ -47,6 +55,14 @@ export interface SlidingSyncOptions {
 export async function slidingSync(app: AppContext, caller: { userId: string; deviceId: string }, body: SlidingSyncBodyJson, options: SlidingSyncOptions): Promise<Record<string, unknown>> {
   if (Object.keys(body.lists ?? {}).length > MAX_LISTS) throw invalidParam(`At most ${MAX_LISTS} lists`);
   const key = { user_id: caller.userId, device_id: caller.deviceId, conn_id: body.conn_id ?? '' };
+  const connectionName = JSON.stringify([key.user_id, key.device_id, key.conn_id]);
+  const newest = newestRequests.get(app) ?? new Map<string, { stop: () => void }>();
+  newestRequests.set(app, newest);
+  // A replaced request stops waiting at once (its client is gone).
+  const me = { stop: () => {} };
+  const replaced = new Promise<false>((resolve) => (me.stop = () => resolve(false)));
+  newest.get(connectionName)?.stop();
+  newest.set(connectionName, me);
   const listener = app.notifier.listen(caller.userId, caller.deviceId);
   try {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
@@ -57,7 +73,8 @@ export async function slidingSync(app: AppContext, caller: { userId: string; dev
         const upTo = latestToken(app);
         const built = await buildResponse(app, caller, body, previous, upTo);
         const remaining = deadline - Date.now();
-        if (built.changed || remaining <= 0 || !(await listener.wait(upTo, remaining))) {
+        if (built.changed || remaining <= 0 || !(await Promise.race([listener.wait(upTo, remaining), replaced]))) {
+          if (newest.get(connectionName) !== me) throw unknownPos('A newer request on this sync connection replaced this one');
           const pos = await connection.commit(built.state);
           if (pos === false) break;
           return { pos, ...built.body };
@@ -67,6 +84,7 @@ export async function slidingSync(app: AppContext, caller: { userId: string; dev
     throw unknownPos('Another request moved this sync connection on; use the pos of the response you processed last, or start again without pos');
   } finally {
     listener.close();
+    if (newest.get(connectionName) === me) newest.delete(connectionName);
   }
 }
 

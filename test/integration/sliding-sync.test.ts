@@ -268,6 +268,22 @@ test('a long-poll wakes when a message arrives', async () => {
   assert.deepEqual(bodies(body.rooms![roomId]), ['wake up']);
 });
 
+test('a request that replaces a parked long-poll wins; the replaced one saves nothing', async () => {
+  const user = await registerUser(server.url, 'replacer');
+  const roomId = await createRoom(server, user, {});
+  const start = await slide(user, { lists: { all: list([0, 9]) } });
+  const parked = post(user, { lists: { all: list([0, 9]) } }, { pos: start.pos, timeout: '60000' });
+  await waitFor('the long-poll to park', async () => (server.app.notifier.waitingFor(user.userId) === 1 ? true : undefined));
+  // The client cancels it (the server does not see that) and asks again with a bigger range.
+  const replacing = await slide(user, { lists: { all: list([0, 19]) } }, { pos: start.pos, timeout: '0' });
+  const replaced = await parked;
+  assert.equal(replaced.status, 400);
+  assert.equal(replaced.body.errcode, 'M_UNKNOWN_POS');
+  await say(server, user, roomId, 'after the replacement');
+  const next = await slide(user, { lists: { all: list([0, 19]) } }, { pos: replacing.pos });
+  assert.deepEqual(bodies(next.rooms![roomId]), ['after the replacement']);
+});
+
 test('retrying with the previous pos works; older positions are M_UNKNOWN_POS', async () => {
   const user = await registerUser(server.url, 'retrier');
   const roomId = await createRoom(server, user, {});

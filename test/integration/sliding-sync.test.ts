@@ -10,6 +10,7 @@ import { MAX_SLIDING_TIMELINE_LIMIT } from '../../server/sliding-sync/request.ts
 import { MAX_CONNECTIONS_PER_DEVICE } from '../../server/sliding-sync/connection-state.ts';
 import type { SlidingSyncConnectionsTable } from '../../server/storage/tables/sliding-sync.ts';
 import { assertTableColumns } from '../support/table-columns.ts';
+import { assertMatchesSpec } from '../support/spec-schema.ts';
 
 const PATH = '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync';
 
@@ -66,6 +67,7 @@ test('connections are kept per conn_id, at most a bounded number per device, and
 
 test('/versions advertises simplified sliding sync', async () => {
   const versions = await request(server.url, 'GET', '/_matrix/client/versions');
+  await assertMatchesSpec({ method: 'GET', path: '/_matrix/client/versions', status: 200, body: versions.body });
   assert.equal(versions.body.unstable_features['org.matrix.simplified_msc3575'], true);
 });
 

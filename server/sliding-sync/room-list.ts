@@ -25,8 +25,9 @@ export interface CandidateRoom {
  * knocked rooms; rooms they were kicked or banned from; and rooms they left
  * themselves only if this connection sent them before (the client must
  * learn it left). Forgotten rooms, invites from ignored users and rooms the
- * user was banned from without ever joining are left out. A joined room's stamp is its newest activity or the user's join,
- * whichever is later; other rooms' is their membership change.
+ * user was banned from without ever joining are left out. A joined room's
+ * stamp is its newest activity (as Synapse); other rooms' is their
+ * membership change.
  */
 export async function candidateRooms(app: AppContext, userId: string, upTo: number, sentBefore: ReadonlySet<string>, ignored: ReadonlySet<string>): Promise<CandidateRoom[]> {
   const rows = await membershipsWithSender(app.db, userId);
@@ -58,7 +59,8 @@ export async function candidateRooms(app: AppContext, userId: string, upTo: numb
   rooms.push(...visible);
   const joined = rooms.filter((room) => room.membership === 'join');
   const activity = await latestEventPositions(app.db, joined.map((room) => room.roomId), BUMP_EVENT_TYPES, upTo);
-  for (const room of joined) room.bumpStamp = Math.max(room.membershipPosition, activity.get(room.roomId) ?? 0);
+  // Not the user's own membership position: every profile change rewrites it, and would reorder the whole list.
+  for (const room of joined) room.bumpStamp = activity.get(room.roomId) ?? room.membershipPosition;
   rooms.sort((a, b) => b.bumpStamp - a.bumpStamp || (a.roomId < b.roomId ? -1 : 1));
   return rooms;
 }

@@ -118,6 +118,14 @@ test('a list orders rooms by recency, counts them, and a new message moves a roo
   const grown = await slide(user, { conn_id: 'main', lists: { all: list([0, 9]) } }, { pos: update.pos });
   assert.deepEqual(grown.lists, { all: { count: 4 } });
   assert.deepEqual(Object.keys(grown.rooms ?? {}), [older]);
+
+  // A profile change writes a member event into every room, but is not activity: the order stays.
+  const stamp = grown.rooms![older].bump_stamp;
+  const renamed = await request(server.url, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(user.userId)}/displayname`, { token: user.accessToken, body: { displayname: 'New Name' } });
+  assert.equal(renamed.status, 200);
+  const afterRename = await slide(user, { conn_id: 'main', lists: { all: list([0, 9]) } }, { pos: grown.pos });
+  assert.equal(afterRename.rooms![older].bump_stamp, stamp);
+  assert.equal(afterRename.rooms![older].timeline!.at(-1)!.type, 'm.room.member');
 });
 
 test('list filters: is_dm, is_encrypted, is_invite and room types', async () => {

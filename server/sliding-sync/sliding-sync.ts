@@ -14,12 +14,12 @@ import { accountDataProvider } from '../sync/streams/account-data.ts';
 import { receiptsProvider } from '../sync/streams/receipts.ts';
 import { typingProvider } from '../sync/streams/typing.ts';
 import { presenceProvider } from '../sync/streams/presence.ts';
-import { MAX_REMEMBERED_SUBSCRIPTIONS, openConnection, unknownPos, type ConnectionState, type SentRoom } from './connection-state.ts';
+import { openConnection, unknownPos, type ConnectionState, type SentRoom } from './connection-state.ts';
 import { buildExtensions } from './extensions.ts';
-import { MAX_LISTS, resolveList, resolveSubscription, type RoomScopeJson, type SlidingList, type SlidingSyncBodyJson, type StoredRoomConfig } from './request.ts';
-import { combineRequiredState } from './required-state.ts';
+import { MAX_LISTS, type SlidingSyncBodyJson } from './request.ts';
 import { roomOutcome, type RoomScope } from './room-data.ts';
-import { candidateRooms, loadFilterData, windowOf, type CandidateRoom } from './room-list.ts';
+import { candidateRooms } from './room-list.ts';
+import { selectRooms } from './room-selection.ts';
 
 /** Rooms of one response built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -105,43 +105,12 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
   const sentRooms = previous?.rooms ?? {};
   const ignored = await ignoredUsersOf(app.db, userId);
   const candidates = await candidateRooms(app, userId, upTo.room, new Set(Object.keys(sentRooms)), ignored);
-  const byId = new Map(candidates.map((room) => [room.roomId, room]));
-
-  // Lists: each a filtered, ordered window of the candidates.
-  const lists: SlidingList[] = Object.entries(body.lists ?? {}).map(([name, json]) => resolveList(name, json, previous?.lists[name]));
-  const filterData = await loadFilterData(app, userId, candidates, lists);
-  const wanted = new Map<string, { room: CandidateRoom; configs: StoredRoomConfig[] }>();
-  const want = (room: CandidateRoom, config: StoredRoomConfig) => {
-    const entry = wanted.get(room.roomId) ?? { room, configs: [] };
-    entry.configs.push(config);
-    wanted.set(room.roomId, entry);
-  };
-  const listOut: Record<string, { count: number }> = {};
-  const listRooms = new Map<string, string[]>();
-  let changed = false;
-  for (const list of lists) {
-    const window = windowOf(list, candidates, filterData);
-    listOut[list.key] = { count: window.count };
-    listRooms.set(list.key, window.rooms.map((room) => room.roomId));
-    for (const room of window.rooms) want(room, list.config);
-    if (previous?.lists[list.key]?.count !== window.count) changed = true;
-  }
-
-  // Room subscriptions: sticky per connection until unsubscribed; only rooms the user may see count.
-  const subscriptions: Record<string, StoredRoomConfig> = { ...previous?.subscriptions };
-  for (const roomId of body.unsubscribe_rooms ?? []) delete subscriptions[roomId];
-  for (const [roomId, json] of Object.entries(body.room_subscriptions ?? {})) {
-    delete subscriptions[roomId];
-    subscriptions[roomId] = resolveSubscription(roomId, json, previous?.subscriptions[roomId]);
-  }
-  const subscribed = Object.keys(subscriptions).slice(-MAX_REMEMBERED_SUBSCRIPTIONS);
-  for (const roomId of subscribed) {
-    const room = byId.get(roomId);
-    if (room) want(room, subscriptions[roomId]);
-  }
+  const selection = await selectRooms(app, userId, body, previous, candidates);
+  let changed = selection.lists.some((list) => previous?.lists[list.key]?.count !== selection.counts[list.key].count);
 
   // Rooms: new to the connection, changed since sent, or whose counts moved with the user's own receipt.
-  const joinedWanted = [...wanted.values()].filter((entry) => entry.room.membership === 'join').map((entry) => entry.room.roomId);
+  const entries = [...selection.wanted.values()];
+  const joinedWanted = entries.filter((entry) => entry.room.membership === 'join').map((entry) => entry.room.roomId);
   const ownReceiptMoved = new Set(
     since ? (await receiptsBetween(app.db, joinedWanted, since.receipt, upTo.receipt)).filter((row) => row.user_id === userId).map((row) => row.room_id) : [],
   );
@@ -156,16 +125,8 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
     unreadSetup: () =>
       (setup ??= Promise.all([loadRuleset(app.db, userId), findUser(app.db, userId)]).then(([ruleset, user]) => ({ userId, ruleset, displayName: user?.displayname ?? undefined, ignored }))),
   };
-  const entries = [...wanted.values()];
-  const outcomes = await mapConcurrently(entries, ROOMS_IN_PARALLEL, ({ room, configs }) =>
-    roomOutcome(
-      scope,
-      room,
-      { timelineLimit: Math.max(...configs.map((config) => config.timeline_limit)), requiredState: combineRequiredState(configs.map((config) => config.required_state)) },
-      sentRooms[room.roomId],
-      ownReceiptMoved.has(room.roomId),
-      filterData.dmRooms.has(room.roomId),
-    ),
+  const outcomes = await mapConcurrently(entries, ROOMS_IN_PARALLEL, ({ room, config }) =>
+    roomOutcome(scope, room, config, sentRooms[room.roomId], ownReceiptMoved.has(room.roomId), selection.filterData.dmRooms.has(room.roomId)),
   );
   const rooms: Record<string, unknown> = {};
   const nextSent: Record<string, SentRoom> = { ...sentRooms };
@@ -178,29 +139,24 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
     if (outcome.initial) initialRooms.set(room.roomId, new Set(((outcome.result.timeline ?? []) as Array<{ event_id: string }>).map((event) => event.event_id)));
   });
   // A room the user no longer has any view of (forgotten, or left unseen) is dropped from what the connection remembers.
-  for (const roomId of Object.keys(nextSent)) if (!byId.has(roomId)) delete nextSent[roomId];
+  const visible = new Set(candidates.map((room) => room.roomId));
+  for (const roomId of Object.keys(nextSent)) if (!visible.has(roomId)) delete nextSent[roomId];
   if (Object.keys(rooms).length > 0) changed = true;
 
-  const joined = new Set(joinedWanted);
-  const roomsFor = (selector: RoomScopeJson): string[] => {
-    const fromLists = selector.lists ?? ['*'];
-    const fromRooms = selector.rooms ?? ['*'];
-    const out = new Set<string>();
-    for (const [name, ids] of listRooms) if (fromLists.includes('*') || fromLists.includes(name)) for (const id of ids) out.add(id);
-    for (const id of subscribed) if (fromRooms.includes('*') || fromRooms.includes(id)) out.add(id);
-    return [...out].filter((id) => joined.has(id));
-  };
-  const extensions = await buildExtensions({ app, userId, deviceId, since, upTo, toDeviceSince: previous?.toDevice ?? 0, roomsFor, initialRooms, ignored }, body.extensions);
+  const extensions = await buildExtensions(
+    { app, userId, deviceId, since, upTo, toDeviceSince: previous?.toDevice ?? 0, roomsFor: selection.roomsFor, initialRooms, ignored },
+    body.extensions,
+  );
   if (extensions.changed) changed = true;
 
   const state: ConnectionState = {
     token: upTo,
     rooms: nextSent,
-    lists: Object.fromEntries(lists.map((list) => [list.key, { config: list.config, filters: list.filters, count: listOut[list.key].count }])),
-    subscriptions: Object.fromEntries(subscribed.map((roomId) => [roomId, subscriptions[roomId]])),
+    lists: Object.fromEntries(selection.lists.map((list) => [list.key, { config: list.config, filters: list.filters, count: selection.counts[list.key].count }])),
+    subscriptions: selection.subscriptions,
     toDevice: extensions.toDevice,
   };
-  return { body: { lists: listOut, rooms, extensions: extensions.body }, state, changed };
+  return { body: { lists: selection.counts, rooms, extensions: extensions.body }, state, changed };
 }
 
 /** `map` with at most `limit` calls in flight; results in input order. */

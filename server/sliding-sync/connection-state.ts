@@ -19,6 +19,8 @@ export interface SentRoom {
   timelineLimit: number;
   /** requiredStateKey() of the config it was sent with. */
   requiredState: string;
+  /** Whether it was a DM (m.direct) when last sent: a change is sent even when nothing else changed. */
+  isDm?: boolean;
 }
 
 /** Everything a connection remembers between requests (stored as JSON). */

@@ -44,11 +44,12 @@ export interface RoomOutcome {
  */
 export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config: RoomConfig, sent: SentRoom | undefined, countsChanged: boolean, isDm: boolean): Promise<RoomOutcome | undefined> {
   const configKey = requiredStateKey(config.requiredState);
-  const base = { membership: room.membership, bump_stamp: room.bumpStamp, ...(isDm ? { is_dm: true } : {}) };
+  const dmChanged = sent !== undefined && (sent.isDm ?? false) !== isDm;
+  const base = { membership: room.membership, bump_stamp: room.bumpStamp, ...(isDm || dmChanged ? { is_dm: isDm } : {}) };
   if (room.membership === 'invite' || room.membership === 'knock' || !room.everJoined) {
     // Invites, knocks, and rejected or withdrawn ones: the user never saw the room from inside.
     if (sent && sent.membership === room.membership && sent.upTo === room.membershipPosition) return undefined;
-    const sentNow: SentRoom = { upTo: room.membershipPosition, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey };
+    const sentNow: SentRoom = { upTo: room.membershipPosition, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey, isDm };
     return { result: { ...base, initial: true, invite_state: await strippedStateAt(scope, room) }, sent: sentNow, initial: true };
   }
 
@@ -57,14 +58,16 @@ export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config:
   const expanded = sent !== undefined && (config.timelineLimit > sent.timelineLimit || configKey !== sent.requiredState);
   const initial = !sent || expanded || (sent.membership !== 'join' && sent.membership !== room.membership);
   const after = initial ? 0 : Math.min(sent!.upTo, readUpTo);
-  const sentNow: SentRoom = { upTo: readUpTo, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey };
+  const sentNow: SentRoom = { upTo: readUpTo, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey, isDm };
 
   const limit = config.timelineLimit;
   const newestFirst = after < readUpTo ? await eventsInRange(app.db, { roomId: room.roomId, after, upTo: readUpTo, direction: 'backwards', limit: limit + 1 }) : [];
   if (!initial && newestFirst.length === 0 && sent!.membership === room.membership) {
-    // Nothing new in the room; only the user's own read receipt may have moved its counts.
-    if (!countsChanged || room.membership !== 'join') return undefined;
-    return { result: await unreadOf(scope, room.roomId, readUpTo), sent: { ...sentNow, upTo: sent!.upTo }, initial: false };
+    // Nothing new in the room; only the user's own read receipt may have moved its counts, or m.direct its DM flag.
+    const recount = countsChanged && room.membership === 'join';
+    if (!recount && !dmChanged) return undefined;
+    const result = { ...(dmChanged ? { is_dm: isDm } : {}), ...(recount ? await unreadOf(scope, room.roomId, readUpTo) : {}) };
+    return { result, sent: { ...sentNow, upTo: sent!.upTo }, initial: false };
   }
   const limited = newestFirst.length > limit;
   const rows = newestFirst.slice(0, limit).reverse();

@@ -150,6 +150,12 @@ test('list filters: is_dm, is_encrypted, is_invite and room types', async () => 
   assert.equal(response.rooms![dm].is_dm, true);
   assert.equal(response.rooms![plain].is_dm, undefined);
   assert.ok(response.rooms![encrypted] && response.rooms![space]);
+
+  // m.direct changes: the rooms whose DM flag changed come down with just that.
+  await request(server.url, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(user.userId)}/account_data/m.direct`, { token: user.accessToken, body: { [alice.userId]: [plain] } });
+  const changed = await slide(user, { lists: { all: list([0, 9]) } }, { pos: response.pos, timeout: '0' });
+  assert.deepEqual(changed.rooms![plain], { is_dm: true });
+  assert.deepEqual(changed.rooms![dm], { is_dm: false });
 });
 
 test('a room subscription delivers its timeline and required state, with $LAZY members only for timeline senders', async () => {

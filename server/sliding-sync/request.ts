@@ -131,7 +131,8 @@ export function resolveList(key: string, json: ListJson, previous: { config: Sto
     key,
     ranges,
     config: { timeline_limit: Math.min(timelineLimit, MAX_SLIDING_TIMELINE_LIMIT), required_state: requiredState },
-    filters: json.filters ?? previous?.filters ?? {},
+    // A list sent with only its window (sticky style) keeps its filters; one that names its config names its filters too.
+    filters: json.filters ?? (json.timeline_limit === undefined && json.required_state === undefined ? previous?.filters : undefined) ?? {},
   };
 }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * `required_state` of a sliding sync room config: which state events of a
  * room to send. Clients send it in one of two shapes:
@@ -43,10 +45,10 @@ export function combineRequiredState(all: readonly RequiredState[]): RequiredSta
   return { include: [...include.values()], exclude, lazyMembers: all.some((config) => config.lazyMembers) };
 }
 
-/** A stable text form, to tell whether a room's config changed between requests. */
+/** A short stable digest, to tell whether a room's config changed between requests (connections keep one per room). */
 export function requiredStateKey(state: RequiredState): string {
   const sorted = (pairs: Array<[string, string]>) => pairs.map((pair) => pair.join('\u0000')).sort();
-  return JSON.stringify([sorted(state.include), sorted(state.exclude), state.lazyMembers]);
+  return createHash('sha256').update(JSON.stringify([sorted(state.include), sorted(state.exclude), state.lazyMembers])).digest('base64url').slice(0, 16);
 }
 
 /**

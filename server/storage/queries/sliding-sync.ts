@@ -35,9 +35,11 @@ export async function advanceConnection(
   latest: { pos: number; state: unknown },
   now: number,
 ): Promise<boolean> {
+  // The usual case continues from the latest state: it becomes the base where it lies, without sending it back.
+  const baseState = base.pos === expectedLatest ? sql<unknown>`latest_state` : JSON.stringify(base.state);
   const result = await db
     .updateTable('sliding_sync_connections')
-    .set({ base_pos: base.pos, base_state: JSON.stringify(base.state), latest_pos: latest.pos, latest_state: JSON.stringify(latest.state), updated_ts: now })
+    .set({ base_pos: base.pos, base_state: baseState, latest_pos: latest.pos, latest_state: JSON.stringify(latest.state), updated_ts: now })
     .where('user_id', '=', key.user_id)
     .where('device_id', '=', key.device_id)
     .where('conn_id', '=', key.conn_id)

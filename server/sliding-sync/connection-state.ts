@@ -3,6 +3,7 @@ import type { Queryable } from '../storage/database.ts';
 import { advanceConnection, deleteConnection, findConnection, startConnection } from '../storage/queries/sliding-sync.ts';
 import type { StreamToken } from '../sync/stream-token.ts';
 import type { ListFilters, StoredRoomConfig } from './request.ts';
+import type { RequiredState } from './required-state.ts';
 
 /** Connections one device may keep; starting another drops its least recently used. */
 export const MAX_CONNECTIONS_PER_DEVICE = 10;
@@ -33,6 +34,8 @@ export interface ConnectionState {
   subscriptions: Record<string, StoredRoomConfig>;
   /** The to-device position the last response's `next_batch` stood for. */
   toDevice: number;
+  /** The required_state configs rooms were sent with, by digest (SentRoom.requiredState). */
+  configs?: Record<string, RequiredState>;
 }
 
 export interface ConnectionKey {

@@ -81,3 +81,15 @@ export function exactPairs(state: RequiredState, userId: string): Array<{ type: 
   const matcher = requiredStateMatcher(state, userId);
   return state.include.map(([type, key]) => ({ type, state_key: key === ME ? userId : key })).filter((pair) => matcher(pair.type, pair.state_key));
 }
+
+/**
+ * Whether everything `narrower` asks for, `wider` asked for too: then a room
+ * sent with `wider` needs nothing resent when its config becomes `narrower`
+ * (a room subscription ends and only the list's smaller config is left).
+ */
+export function coveredBy(narrower: RequiredState, wider: RequiredState): boolean {
+  if (wider.lazyMembers && !narrower.lazyMembers) return false;
+  const covers = ([type, key]: [string, string], [wideType, wideKey]: [string, string]) => (wideType === WILDCARD || wideType === type) && (wideKey === WILDCARD || wideKey === key);
+  if (!narrower.include.every((pair) => wider.include.some((wide) => covers(pair, wide)))) return false;
+  return wider.exclude.every(([type, key]) => narrower.exclude.some(([otherType, otherKey]) => otherType === type && otherKey === key));
+}

@@ -9,7 +9,7 @@ import { roomSummary } from '../sync/streams/room-summary.ts';
 import { unreadCounts, type UnreadSetup } from '../sync/unread-counts.ts';
 import type { SentRoom } from './connection-state.ts';
 import type { RoomConfig } from './request.ts';
-import { exactPairs, requiredStateKey, requiredStateMatcher } from './required-state.ts';
+import { coveredBy, exactPairs, requiredStateKey, requiredStateMatcher, type RequiredState } from './required-state.ts';
 import type { CandidateRoom } from './room-list.ts';
 
 /** Spec (stripped state): what an invitee or knocker sees of the room, as in /sync. */
@@ -42,7 +42,14 @@ export interface RoomOutcome {
  * rejections) carry only stripped state. A left room is read up to the leave, and history
  * visibility is applied to every timeline exactly as /sync does.
  */
-export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config: RoomConfig, sent: SentRoom | undefined, countsChanged: boolean, isDm: boolean): Promise<RoomOutcome | undefined> {
+export async function roomOutcome(
+  scope: RoomScope,
+  room: CandidateRoom,
+  config: RoomConfig,
+  sent: (SentRoom & { config: RequiredState | undefined }) | undefined,
+  countsChanged: boolean,
+  isDm: boolean,
+): Promise<RoomOutcome | undefined> {
   const configKey = requiredStateKey(config.requiredState);
   const dmChanged = sent !== undefined && (sent.isDm ?? false) !== isDm;
   const base = { membership: room.membership, bump_stamp: room.bumpStamp, ...(isDm || dmChanged ? { is_dm: isDm } : {}) };
@@ -55,7 +62,9 @@ export async function roomOutcome(scope: RoomScope, room: CandidateRoom, config:
 
   const { app, userId } = scope;
   const readUpTo = room.membership === 'join' ? scope.upTo : Math.min(scope.upTo, room.membershipPosition);
-  const expanded = sent !== undefined && (config.timelineLimit > sent.timelineLimit || configKey !== sent.requiredState);
+  // A config that asks for more than the room was sent with resends it whole; a narrower one does not.
+  const stateGrew = sent !== undefined && configKey !== sent.requiredState && !(sent.config && coveredBy(config.requiredState, sent.config));
+  const expanded = sent !== undefined && (config.timelineLimit > sent.timelineLimit || stateGrew);
   const initial = !sent || expanded || (sent.membership !== 'join' && sent.membership !== room.membership);
   const after = initial ? 0 : Math.min(sent!.upTo, readUpTo);
   const sentNow: SentRoom = { upTo: readUpTo, membership: room.membership, timelineLimit: config.timelineLimit, requiredState: configKey, isDm };

@@ -18,6 +18,7 @@ import { openConnection, unknownPos, type ConnectionState, type SentRoom } from 
 import { buildExtensions } from './extensions.ts';
 import { MAX_LISTS, type SlidingSyncBodyJson } from './request.ts';
 import { roomOutcome, type RoomScope } from './room-data.ts';
+import { requiredStateKey, type RequiredState } from './required-state.ts';
 import { candidateRooms } from './room-list.ts';
 import { selectRooms } from './room-selection.ts';
 
@@ -125,8 +126,12 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
     unreadSetup: () =>
       (setup ??= Promise.all([loadRuleset(app.db, userId), findUser(app.db, userId)]).then(([ruleset, user]) => ({ userId, ruleset, displayName: user?.displayname ?? undefined, ignored }))),
   };
+  const sentWith = (roomId: string) => {
+    const sent = sentRooms[roomId];
+    return sent && { ...sent, config: previous?.configs?.[sent.requiredState] };
+  };
   const outcomes = await mapConcurrently(entries, ROOMS_IN_PARALLEL, ({ room, config }) =>
-    roomOutcome(scope, room, config, sentRooms[room.roomId], ownReceiptMoved.has(room.roomId), selection.filterData.dmRooms.has(room.roomId)),
+    roomOutcome(scope, room, config, sentWith(room.roomId), ownReceiptMoved.has(room.roomId), selection.filterData.dmRooms.has(room.roomId)),
   );
   const rooms: Record<string, unknown> = {};
   const nextSent: Record<string, SentRoom> = { ...sentRooms };
@@ -149,9 +154,14 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
   );
   if (extensions.changed) changed = true;
 
+  // The configs rooms were sent with, each once, kept while some room refers to it.
+  const knownConfigs: Record<string, RequiredState> = { ...previous?.configs };
+  for (const { config } of entries) knownConfigs[requiredStateKey(config.requiredState)] = config.requiredState;
+  const configs = Object.fromEntries([...new Set(Object.values(nextSent).map((sent) => sent.requiredState))].flatMap((key) => (knownConfigs[key] ? [[key, knownConfigs[key]]] : [])));
   const state: ConnectionState = {
     token: upTo,
     rooms: nextSent,
+    configs,
     lists: Object.fromEntries(selection.lists.map((list) => [list.key, { config: list.config, filters: list.filters, count: selection.counts[list.key].count }])),
     subscriptions: selection.subscriptions,
     toDevice: extensions.toDevice,

@@ -196,6 +196,24 @@ test('a room subscription delivers its timeline and required state, with $LAZY m
   assert.deepEqual(denied.rooms, {});
 });
 
+test('opening a room (a subscription with a wider config) resends it whole; closing it does not', async () => {
+  const user = await registerUser(server.url, 'opener');
+  const roomId = await createRoom(server, user, { name: 'open me' });
+  for (let i = 0; i < 3; i++) await say(server, user, roomId, `m${i}`);
+  const lists = { all: list([0, 9]) };
+  const start = await slide(user, { lists });
+  assert.deepEqual(bodies(start.rooms![roomId]), ['m2']);
+  const opened = await slide(user, { lists, room_subscriptions: { [roomId]: { timeline_limit: 10, required_state: ALL_STATE } } }, { pos: start.pos, timeout: '0' });
+  assert.equal(opened.rooms![roomId].initial, true);
+  assert.deepEqual(bodies(opened.rooms![roomId]).filter(Boolean), ['m0', 'm1', 'm2']);
+  const closed = await slide(user, { lists, unsubscribe_rooms: [roomId] }, { pos: opened.pos, timeout: '0' });
+  assert.deepEqual(closed.rooms, {}, 'a narrower config sends nothing again');
+  await say(server, user, roomId, 'm3');
+  const next = await slide(user, { lists }, { pos: closed.pos, timeout: '0' });
+  assert.equal(next.rooms![roomId].initial, undefined);
+  assert.deepEqual(bodies(next.rooms![roomId]), ['m3']);
+});
+
 test('history visibility is honoured: a later joiner of a "joined" room sees nothing from before', async () => {
   const roomId = await createRoom(server, alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }] });
   await say(server, alice, roomId, 'before dave');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { combineRequiredState, exactPairs, requiredStateKey, requiredStateMatcher, requiredStateOf } from '../../../server/sliding-sync/required-state.ts';
+import { combineRequiredState, coveredBy, exactPairs, requiredStateKey, requiredStateMatcher, requiredStateOf } from '../../../server/sliding-sync/required-state.ts';
 
 const ME = '@me:example.org';
 
@@ -49,4 +49,16 @@ test('exact pairs are read by key; any wildcard means reading all state', () => 
   ]);
   assert.equal(exactPairs(requiredStateOf([['m.room.name', ''], ['*', '*']]), ME), undefined);
   assert.deepEqual(exactPairs(requiredStateOf([]), ME), []);
+});
+
+test('a narrower config is covered by a wider one; lazy members and excludes count', () => {
+  const all = requiredStateOf([['*', '*']]);
+  const name = requiredStateOf([['m.room.name', '']]);
+  assert.equal(coveredBy(name, all), true);
+  assert.equal(coveredBy(all, name), false);
+  assert.equal(coveredBy(requiredStateOf([['m.room.member', '$LAZY'], ['*', '*']]), all), true);
+  assert.equal(coveredBy(all, requiredStateOf([['m.room.member', '$LAZY'], ['*', '*']])), false, 'lazy members sent fewer members');
+  const allButCreate = requiredStateOf({ include: [{}], exclude: [{ type: 'm.room.create', state_key: '' }] });
+  assert.equal(coveredBy(all, allButCreate), false);
+  assert.equal(coveredBy(allButCreate, all), true);
 });

@@ -10,7 +10,7 @@ import * as relations from './0008-relations.ts';
 import * as pushers from './0009-pushers.ts';
 import * as searchIndex from './0010-search-index.ts';
 import * as channels from './0011-channels.ts';
-import * as slidingSync from './0012-sliding-sync.ts';
+import * as slidingSync from './0014-sliding-sync.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -25,5 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-pushers': pushers,
   '0010-search-index': searchIndex,
   '0011-channels': channels,
-  '0012-sliding-sync': slidingSync,
+  '0014-sliding-sync': slidingSync,
 };

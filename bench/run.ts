@@ -18,6 +18,7 @@ import { initialSync, messagesLatency } from './scenarios/history.ts';
 import { keysClaimLatency, toDeviceThroughput } from './scenarios/e2ee.ts';
 import { appserviceDelivery } from './scenarios/appservice.ts';
 import { searchLatency } from './scenarios/search.ts';
+import { slidingSyncLatency } from './scenarios/sliding-sync.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     if (want('messages')) results.messages = await messagesLatency(server, { events: n(100_000, 2000), samples: 20 });
     if (want('to-device')) results.to_device = { send_to_1000_devices: await toDeviceThroughput(server, url, { devices: n(1000, 20), requests: n(20, 3) }) };
     if (want('keys-claim')) results.keys_claim = { claim_1000_devices: await keysClaimLatency(server, url, { devices: n(1000, 20), samples: n(20, 3) }) };
+    if (want('sliding-sync')) results.sliding_sync = { list_0_19_of_1000_rooms: await slidingSyncLatency(server, { rooms: n(1000, 50), samples: n(10, 3) }) };
     if (want('search')) results.search = { search_1m_events: await searchLatency(server, url, { events: n(1_000_000, 20_000), samples: n(20, 5) }) };
   } finally {
     await server.stop();

@@ -12,6 +12,7 @@ import * as searchIndex from './0010-search-index.ts';
 import * as channels from './0011-channels.ts';
 import * as adminAudit from './0012-admin-audit.ts';
 import * as appserviceEphemeral from './0013-appservice-ephemeral.ts';
+import * as slidingSync from './0014-sliding-sync.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011-channels': channels,
   '0012-admin-audit': adminAudit,
   '0013-appservice-ephemeral': appserviceEphemeral,
+  '0014-sliding-sync': slidingSync,
 };

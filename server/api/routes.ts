@@ -18,6 +18,7 @@ import { mountMembership } from './client/membership.ts';
 import { mountRoomState } from './client/room-state.ts';
 import { mountRoomEvents } from './client/room-events.ts';
 import { mountSync } from './client/sync.ts';
+import { mountSlidingSync } from './client/sliding-sync.ts';
 import { mountFilter } from './client/filter.ts';
 import { mountPushRules } from './client/push-rules.ts';
 import { mountDirectory } from './client/directory.ts';
@@ -73,6 +74,7 @@ export function mountRoutes(router: Router, app: AppContext): void {
   mountRoomState(router, app);
   mountRoomEvents(router, app);
   mountSync(router, app);
+  mountSlidingSync(router, app);
   mountFilter(router, app);
   mountPushRules(router, app);
   mountDirectory(router, app);

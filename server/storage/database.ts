@@ -30,6 +30,7 @@ import type { AppserviceRegistrationsTable, AppserviceStateTable, AppserviceTran
 import type { PushersTable, PushNotificationsTable, PushProgressTable } from './tables/push.ts';
 import type { ChannelAuditTable, ChannelPoliciesTable } from './tables/channels.ts';
 import type { AdminAuditTable } from './tables/admin-audit.ts';
+import type { SlidingSyncConnectionsTable } from './tables/sliding-sync.ts';
 import type { MediaContentTable, MediaTable, MediaThumbnailsTable, UrlPreviewsTable } from './tables/media.ts';
 
 /** Every table, as kysely sees it. Columns are snake_case so rows map straight to Matrix JSON. */
@@ -75,6 +76,7 @@ export interface Database {
   channel_policies: ChannelPoliciesTable;
   channel_audit: ChannelAuditTable;
   admin_audit: AdminAuditTable;
+  sliding_sync_connections: SlidingSyncConnectionsTable;
 }
 
 export type Db = Kysely<Database>;

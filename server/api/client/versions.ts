@@ -9,7 +9,8 @@ export function mountVersions(router: Router, app: AppContext): void {
   /** GET /_matrix/client/versions — no auth; lists spec versions and unstable features. */
   route(router, app, { method: 'GET', path: '/_matrix/client/versions', auth: 'optional' }, () => ({
     versions: SUPPORTED_VERSIONS,
-    unstable_features: { 'org.matrix.msc3814': true },
+    // org.matrix.simplified_msc3575: simplified sliding sync (MSC4186), which Element X requires.
+    unstable_features: { 'org.matrix.msc3814': true, 'org.matrix.simplified_msc3575': true },
   }));
 
   /** GET /.well-known/matrix/client — where clients find the homeserver. */

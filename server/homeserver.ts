@@ -22,7 +22,7 @@ import { defineJobs } from './jobs/job-definitions.ts';
 import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
-import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
+import { startStreamFanout, type StreamFanout } from './sync/redis-fanout.ts';
 import { loadManagedRegistrations } from './appservices/managed.ts';
 import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
 import { followRoomEventsForPush } from './push/evaluate-job.ts';
@@ -53,15 +53,17 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
-  let fanout: RoomEventFanout | undefined;
+  let fanout: StreamFanout | undefined;
   let registrySync: RegistrySync | undefined;
+  let typing: AppContext['typing'] | undefined;
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
     jobs = app.jobs;
+    typing = app.typing;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
-    fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, app.roomEvents, logger) : undefined;
+    fanout = config.redis_url ? await startStreamFanout(config.redis_url, config.redis_key_prefix, app, logger) : undefined;
     await loadManagedRegistrations(app);
     registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
@@ -73,6 +75,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
   } catch (error) {
     await registrySync?.stop().catch(() => undefined);
     await fanout?.stop().catch(() => undefined);
+    typing?.stop();
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
@@ -82,12 +85,13 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
 /** The notifier and every sync stream's writer side, positioned at what the database holds. */
 export async function createStreams(config: Readonly<Config>, database: DatabaseHandle, logger: Logger): Promise<Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams> {
   const notifier = createNotifier();
+  const redis = config.redis_url ? { url: config.redis_url, prefix: config.redis_key_prefix } : undefined;
   return {
     notifier,
-    // With Redis there may be several API processes: their event writers commit in position order.
+    // With Redis there may be several API processes: their stream writers commit in position order (see redis-fanout.ts).
     roomEvents: await createRoomEventStream(database.db, notifier, { serialiseWriters: Boolean(config.redis_url) }),
     e2eeStreams: await createE2eeStreams(database.db),
-    ...(await createUserDataStreams(database.db, notifier, logger)),
+    ...(await createUserDataStreams(database.db, notifier, logger, redis)),
   };
 }
 
@@ -125,7 +129,7 @@ export function buildAppContext(
 async function listen(
   app: AppContext,
   database: DatabaseHandle,
-  fanout: RoomEventFanout | undefined,
+  fanout: StreamFanout | undefined,
   registrySync: RegistrySync | undefined,
 ): Promise<Homeserver> {
   const servers: Server[] = [];

@@ -50,6 +50,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
           logger.info('worker shutting down: finishing jobs in flight');
           await registrySync.stop();
           await running.jobs.stop();
+          running.typing.stop();
           if (metrics) await new Promise((resolveClose) => metrics.server.close(resolveClose));
           await database.stop();
           logger.info('worker stopped');
@@ -57,6 +58,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
     };
   } catch (error) {
     await app?.jobs.stop().catch(() => undefined);
+    app?.typing.stop();
     await database.stop().catch(() => undefined);
     throw error;
   }

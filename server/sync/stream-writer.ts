@@ -26,8 +26,11 @@ export interface RoomEventStream {
   observeRemote(position: number, users: Iterable<string>): void;
 }
 
-/** Transaction-scoped advisory lock that orders room-event writers of every process (see `serialiseWriters`). */
-const ROOM_EVENT_STREAM_LOCK = 0x7061_6c01;
+/**
+ * Transaction-scoped advisory lock that orders room-event writers of every process (see `serialiseWriters`).
+ * Its own key: it once shared the device-list stream's, which made event writes and key uploads wait on each other.
+ */
+const ROOM_EVENT_STREAM_LOCK = 0x7061_6c03;
 
 /**
  * `serialiseWriters` (several API processes): writers take a transaction-scoped

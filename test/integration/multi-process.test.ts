@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../server/config.ts';
-import { createLogger } from '../../server/logger.ts';
-import { startHomeserver } from '../../server/homeserver.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer } from '../support/server.ts';
+import { startAnotherProcess } from '../support/second-process.ts';
 import { registerUser, request } from '../support/http.ts';
 import { createRoom, roomPost, say, syncOnce } from '../support/rooms.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
@@ -19,22 +17,9 @@ test('two API processes on one Postgres and Redis: a long-poll on one wakes for 
   const first = await startTestServer({ ...redis });
   defer(() => first.stop());
   // The second process: same database, data dir (signing key) and Redis prefix.
-  const secondHomeserver = await startHomeserver(
-    loadConfig({
-      values: {
-        server_name: 'localhost',
-        data_dir: first.dataDir,
-        listeners: [{ port: 0, bind_addresses: ['127.0.0.1'], type: 'http' }],
-        registration_shared_secret: 'test-shared-secret',
-        ...redis,
-      },
-      env: { DATABASE_URL: first.databaseUrl },
-    }),
-    createLogger('silent'),
-  );
-  const second = { ...secondHomeserver, url: secondHomeserver.urls[0] } as unknown as TestServer;
+  const second = await startAnotherProcess(first, redis);
   // Stopped before the first, whose stop drops the database.
-  defer(() => secondHomeserver.stop());
+  defer(() => second.stop());
 
   const alice = await registerUser(first.url, 'alice');
   const bob = await registerUser(second.url, 'bob');
@@ -43,7 +28,7 @@ test('two API processes on one Postgres and Redis: a long-poll on one wakes for 
 
   const initial = await syncOnce(second, bob);
   const waiting = request(second.url, 'GET', `/_matrix/client/v3/sync?since=${encodeURIComponent(initial.next_batch)}&timeout=30000`, { token: bob.accessToken });
-  await waitFor('bob’s long-poll to be parked', async () => (secondHomeserver.app.notifier.waitingFor(bob.userId) > 0 ? true : undefined));
+  await waitFor('bob’s long-poll to be parked', async () => (second.app.notifier.waitingFor(bob.userId) > 0 ? true : undefined));
   const eventId = await say(first, alice, roomId, 'written by the first process');
   const woken = await waiting;
   assert.equal(woken.status, 200);

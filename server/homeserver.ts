@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { describeConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
-import { createRateLimiter } from './http/rate-limit.ts';
+import { Redis } from 'ioredis';
+import { createRateLimiter, type SharedRateLimitStore } from './http/rate-limit.ts';
 import { createMetrics } from './metrics.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type DatabaseHandle } from './storage/connection.ts';
@@ -56,12 +57,14 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
   let fanout: StreamFanout | undefined;
   let registrySync: RegistrySync | undefined;
   let typing: AppContext['typing'] | undefined;
+  let rateLimitStore: AppContext['rateLimitStore'];
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
     jobs = app.jobs;
     typing = app.typing;
+    rateLimitStore = app.rateLimitStore;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
     fanout = config.redis_url ? await startStreamFanout(config.redis_url, config.redis_key_prefix, app, logger) : undefined;
     await loadManagedRegistrations(app);
@@ -76,6 +79,7 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     await registrySync?.stop().catch(() => undefined);
     await fanout?.stop().catch(() => undefined);
     typing?.stop();
+    rateLimitStore?.client.disconnect();
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
@@ -102,6 +106,7 @@ export function buildAppContext(
   streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams' | 'appservices'> & UserDataStreams,
 ): AppContext {
   const metrics = createMetrics();
+  const rateLimitStore = sharedRateLimitStore(config, logger);
   const app: AppContext = {
     config,
     db: database.db,
@@ -114,16 +119,26 @@ export function buildAppContext(
       config.registration_shared_secret ??
       readOrCreateSecret(config.registration_shared_secret_path ?? resolve(config.data_dir, 'registration_shared_secret')),
     rateLimits: {
-      loginAddress: createRateLimiter(config.rc_login.address, 'login-address'),
-      loginAccount: createRateLimiter(config.rc_login.account, 'login-account'),
-      loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures'),
-      registration: createRateLimiter(config.rc_registration, 'registration'),
-      message: createRateLimiter(config.rc_message, 'message'),
-      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral'),
+      loginAddress: createRateLimiter(config.rc_login.address, 'login-address', rateLimitStore),
+      loginAccount: createRateLimiter(config.rc_login.account, 'login-account', rateLimitStore),
+      loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures', rateLimitStore),
+      registration: createRateLimiter(config.rc_registration, 'registration', rateLimitStore),
+      message: createRateLimiter(config.rc_message, 'message', rateLimitStore),
+      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral', rateLimitStore),
     },
+    rateLimitStore,
     roomAppends: createKeyedBatcher(MAX_APPEND_BATCH, (roomId, drafts) => appendDrafts(app, roomId, drafts)),
   };
   return app;
+}
+
+/** With Redis, rate limits are shared by every process (one command connection for all limiters). */
+function sharedRateLimitStore(config: Readonly<Config>, logger: Logger): SharedRateLimitStore | undefined {
+  if (!config.redis_url) return undefined;
+  // One retry: a limiter that cannot reach Redis falls back to its in-memory window rather than stall the request.
+  const client = new Redis(config.redis_url, { maxRetriesPerRequest: 1 });
+  client.on('error', (error) => logger.warn({ err: error }, 'redis connection error (rate limits)'));
+  return { client, prefix: config.redis_key_prefix };
 }
 
 async function listen(
@@ -171,6 +186,7 @@ async function listen(
       await Promise.all(servers.map((server) => closeServer(server)));
       // After the listeners: requests finishing may still enqueue and announce.
       await fanout?.stop();
+      app.rateLimitStore?.client.disconnect();
       await registrySync?.stop();
       await app.jobs.stop();
       await database.stop();

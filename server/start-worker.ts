@@ -51,6 +51,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
           await registrySync.stop();
           await running.jobs.stop();
           running.typing.stop();
+          running.rateLimitStore?.client.disconnect();
           if (metrics) await new Promise((resolveClose) => metrics.server.close(resolveClose));
           await database.stop();
           logger.info('worker stopped');
@@ -59,6 +60,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
   } catch (error) {
     await app?.jobs.stop().catch(() => undefined);
     app?.typing.stop();
+    app?.rateLimitStore?.client.disconnect();
     await database.stop().catch(() => undefined);
     throw error;
   }

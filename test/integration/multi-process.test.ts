@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestServer } from '../support/server.ts';
 import { startAnotherProcess } from '../support/second-process.ts';
 import { registerUser, request } from '../support/http.ts';
-import { createRoom, roomPost, say, syncOnce } from '../support/rooms.ts';
+import { createRoom, roomPost, say, sendMessage, syncOnce } from '../support/rooms.ts';
 import { redisUrlOrSkip } from '../support/redis.ts';
 import { redisConfig } from '../support/redis-config.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -42,4 +42,29 @@ test('two API processes on one Postgres and Redis: a long-poll on one wakes for 
   // A long-poll on the first wakes for it (the announcement may arrive just after the request).
   const aliceSees = await syncOnce(first, alice, { since: woken.body.next_batch, timeout: '20000' });
   assert.ok(aliceSees.rooms?.join?.[roomId]?.timeline.events.some((event: { event_id: string }) => event.event_id === reply), JSON.stringify(aliceSees));
+});
+
+test('two API processes spend from one rate-limit window (kept in Redis)', { timeout: 60_000 }, async (t) => {
+  const redisUrl = redisUrlOrSkip(t);
+  if (!redisUrl) return;
+  const redis = redisConfig(redisUrl);
+  const defer = deferStack(t);
+  // Three messages per 30 s, whichever process they go through.
+  const limits = { rc_message: { per_second: 0.1, burst_count: 3 } };
+  const first = await startTestServer({ ...redis, ...limits });
+  defer(() => first.stop());
+  const second = await startAnotherProcess(first, redis, limits);
+  defer(() => second.stop());
+
+  const alice = await registerUser(first.url, 'alice');
+  const roomId = await createRoom(first, alice);
+  const statuses: number[] = [];
+  for (const server of [first, second, first, second]) statuses.push((await sendMessage(server, alice, roomId)).status);
+  assert.deepEqual(statuses, [200, 200, 200, 429], 'the fourth message is over the shared limit, on either process');
+  const refused = await sendMessage(first, alice, roomId);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.errcode, 'M_LIMIT_EXCEEDED');
+  assert.ok(refused.body.retry_after_ms > 0);
+  const messages = await first.app.db.selectFrom('events').select('event_id').where('room_id', '=', roomId).where('type', '=', 'm.room.message').execute();
+  assert.equal(messages.length, 3, 'a refused send stored nothing');
 });

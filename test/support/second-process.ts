@@ -8,10 +8,10 @@ const RELAXED = { per_second: 1000, burst_count: 10000 };
 
 /**
  * Another API process beside `first` (started with Redis): same database, data
- * dir (signing key) and Redis prefix, its own port. Stop it before `first`,
+ * dir (signing key) and Redis prefix, its own port; `overrides` on top. Stop it before `first`,
  * whose stop drops the database; `restart` is not supported on it.
  */
-export async function startAnotherProcess(first: TestServer, redis: Pick<ConfigFile, 'redis' | 'redis_key_prefix'>): Promise<TestServer> {
+export async function startAnotherProcess(first: TestServer, redis: Pick<ConfigFile, 'redis' | 'redis_key_prefix'>, overrides: ConfigFile = {}): Promise<TestServer> {
   const homeserver = await startHomeserver(
     loadConfig({
       values: {
@@ -23,6 +23,7 @@ export async function startAnotherProcess(first: TestServer, redis: Pick<ConfigF
         rc_registration: RELAXED,
         rc_message: RELAXED,
         ...redis,
+        ...overrides,
       },
       env: { DATABASE_URL: first.databaseUrl },
     }),

@@ -45,6 +45,13 @@ after(async () => {
 
 const tokenOn = async (server: TestServer, user: TestUser): Promise<string> => (await syncOnce(server, user, { ...QUIET, timeout: '0' })).next_batch;
 
+const carriesAnything = (body: any): boolean =>
+  Object.keys(body.rooms?.join ?? {}).length > 0 ||
+  Object.keys(body.rooms?.invite ?? {}).length > 0 ||
+  Object.keys(body.rooms?.leave ?? {}).length > 0 ||
+  ['to_device', 'account_data', 'presence'].some((section) => (body[section]?.events ?? []).length > 0) ||
+  (body.device_lists?.changed ?? []).length + (body.device_lists?.left ?? []).length > 0;
+
 /**
  * Parks a long-poll for `user` on `server`, runs `change` (on the other
  * process), and returns the woken response once it carries what `arrived`
@@ -62,10 +69,12 @@ async function wokenBy(server: TestServer, user: TestUser, change: () => Promise
     assert.equal(woken.status, 200, JSON.stringify(woken.body));
     await assertMatchesSpec({ method: 'GET', path: path(since), status: 200, body: woken.body });
     if (arrived(woken.body)) return woken.body;
+    // Only another change may answer first; an empty answer is the long-poll's timeout: the wake-up was missed.
+    assert.ok(carriesAnything(woken.body), `the long-poll ran to its timeout without the change${device ? ' (to this device)' : ''}`);
     since = woken.body.next_batch;
     polling = request(server.url, 'GET', path(since), { token: user.accessToken });
   }
-  assert.fail(`the change never reached the other process${device ? ' (device)' : ''}`);
+  assert.fail(`other changes kept answering the long-poll, never the one under test${device ? ' (to this device)' : ''}`);
 }
 
 test('a to-device message sent through the first process wakes the recipient’s long-poll on the second', async () => {

@@ -225,3 +225,56 @@ test('both processes settle on the same position for every stream, and take each
   assert.equal(bad.status, 400);
   assert.equal(bad.body.errcode, 'M_INVALID_PARAM');
 });
+
+test('with writers on both processes at once, a client syncing on one misses no event and no to-device message', { timeout: 120_000 }, async () => {
+  const ROOMS = 4;
+  const PER_WRITER = 12;
+  const rooms: string[] = [];
+  for (let r = 0; r < ROOMS; r++) {
+    const id = await createRoom(r % 2 ? second : first, alice, { preset: 'private_chat', invite: [bob.userId] });
+    assert.equal((await roomPost(second, bob, id, 'join')).status, 200);
+    rooms.push(id);
+  }
+  // Wait for the joins to be visible on both before taking the starting token.
+  let since = await waitFor('both processes to agree', async () => {
+    const [a, b] = [await tokenOn(first, bob), await tokenOn(second, bob)];
+    return a === b ? b : undefined;
+  });
+  const sent = new Set<string>();
+  const writers = [first, second].flatMap((server, s) =>
+    rooms.map(async (roomId, r) => {
+      for (let i = 0; i < PER_WRITER; i++) {
+        const text = `p${s}-r${r}-${i}`;
+        sent.add(text);
+        await say(server, alice, roomId, text);
+        const put = await request(server.url, 'PUT', `/_matrix/client/v3/sendToDevice/org.example.count/${text}`, {
+          token: alice.accessToken,
+          body: { messages: { [bob.userId]: { [bob.deviceId]: { text } } } },
+        });
+        assert.equal(put.status, 200);
+      }
+    }),
+  );
+  const seenEvents: string[] = [];
+  const seenToDevice: string[] = [];
+  let writing = true;
+  const allWritten = Promise.all(writers).finally(() => (writing = false));
+  const collect = async (timeout: string) => {
+    const body = await syncOnce(second, bob, { ...QUIET, since, timeout, filter: JSON.stringify({ room: { timeline: { limit: 100 } } }) });
+    for (const roomId of rooms) {
+      const timeline = body.rooms?.join?.[roomId]?.timeline;
+      assert.notEqual(timeline?.limited, true, 'the timeline never needs to skip (limit 100)');
+      for (const event of timeline?.events ?? []) if (event.type === 'm.room.message') seenEvents.push(event.content.body);
+    }
+    for (const message of body.to_device?.events ?? []) seenToDevice.push(message.content.text);
+    since = body.next_batch;
+  };
+  while (writing) await collect('1000');
+  await allWritten;
+  // Drain: until both processes agree on every position, and once more from there.
+  await waitFor('both processes to agree', async () => ((await tokenOn(first, bob)) === (await tokenOn(second, bob)) ? true : undefined));
+  for (let i = 0; i < 3; i++) await collect('0');
+  assert.equal(sent.size, 2 * ROOMS * PER_WRITER);
+  assert.deepEqual([...seenEvents].sort(), [...sent].sort(), 'every event exactly once');
+  assert.deepEqual([...seenToDevice].sort(), [...sent].sort(), 'every to-device message exactly once');
+});

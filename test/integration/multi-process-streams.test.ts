@@ -278,3 +278,43 @@ test('with writers on both processes at once, a client syncing on one misses no 
   assert.deepEqual([...seenEvents].sort(), [...sent].sort(), 'every event exactly once');
   assert.deepEqual([...seenToDevice].sort(), [...sent].sort(), 'every to-device message exactly once');
 });
+
+test('with presence changing through both processes at once, a peer syncing on one ends with everyone’s last state', { timeout: 120_000 }, async () => {
+  const USERS = 4;
+  const CHANGES = 8;
+  const peers: TestUser[] = [];
+  for (let u = 0; u < USERS; u++) {
+    const peer = await registerUser(u % 2 ? second.url : first.url, `peer${u}`);
+    assert.equal((await roomPost(first, alice, roomId, 'invite', { user_id: peer.userId })).status, 200);
+    assert.equal((await roomPost(u % 2 ? second : first, peer, roomId, 'join')).status, 200);
+    peers.push(peer);
+  }
+  let since = await waitFor('both processes to agree', async () => {
+    const [a, b] = [await tokenOn(first, bob), await tokenOn(second, bob)];
+    return a === b ? b : undefined;
+  });
+  const latest = new Map<string, string>();
+  const collect = async (timeout: string) => {
+    const body = await syncOnce(second, bob, { ...QUIET, since, timeout });
+    for (const event of body.presence?.events ?? []) if (event.content.status_msg) latest.set(event.sender, event.content.status_msg);
+    since = body.next_batch;
+  };
+  let writing = true;
+  const writers = Promise.all(
+    peers.map(async (peer, u) => {
+      for (let i = 0; i < CHANGES; i++) {
+        const server = (u + i) % 2 ? second : first;
+        const put = await request(server.url, 'PUT', `/_matrix/client/v3/presence/${encodeURIComponent(peer.userId)}/status`, {
+          token: peer.accessToken,
+          body: { presence: 'online', status_msg: `${u}-${i}` },
+        });
+        assert.equal(put.status, 200);
+      }
+    }),
+  ).finally(() => (writing = false));
+  while (writing) await collect('1000');
+  await writers;
+  await waitFor('both processes to agree', async () => ((await tokenOn(first, bob)) === (await tokenOn(second, bob)) ? true : undefined));
+  await collect('0');
+  assert.deepEqual(Object.fromEntries(latest), Object.fromEntries(peers.map((peer, u) => [peer.userId, `${u}-${CHANGES - 1}`])));
+});

@@ -62,6 +62,8 @@ const ROOM_KEY_SLACK_MS = 60_000;
 const MAX_IDLE_ROOMS = 50_000;
 /** Longest a set() waits for its change to come back over pub/sub (a broken subscription must not hang requests). */
 const APPLY_WAIT_MS = 2_000;
+/** When ending an expired typing failed (Redis away), the next try. */
+const EXPIRY_RETRY_MS = 5_000;
 /** A timer fires this long after the expiry, so the process that set it usually finds it expired. */
 const EXPIRY_SLACK_MS = 50;
 
@@ -110,7 +112,12 @@ export async function createRedisTypingStore(redisUrl: string, prefix: string, o
           entry.timer = schedule(roomId, userId, -result);
         }
       },
-      (error: unknown) => logger.warn({ err: error, roomId }, 'could not end a typing notification'),
+      (error: unknown) => {
+        logger.warn({ err: error, roomId }, 'could not end a typing notification');
+        // Try again later: a replica must not show someone typing forever because Redis was away once.
+        const entry = rooms.get(roomId)?.users.get(userId);
+        if (entry) entry.timer = schedule(roomId, userId, EXPIRY_RETRY_MS);
+      },
     );
   }
 

@@ -19,6 +19,8 @@ export interface E2eeStreams {
   onLocalAnnounce(listener: (announcement: E2eeAnnouncement) => void): void;
   /** Makes a change readable and wakes whom it concerns: one this process wrote (`local`), or another announced. */
   apply(announcement: E2eeAnnouncement, notifier: AppContext['notifier'], local: boolean): void;
+  /** Advances both to what Postgres holds (every writer holds the stream lock to commit): recovers lost announcements. */
+  catchUp(): Promise<void>;
 }
 
 /**
@@ -46,6 +48,10 @@ export async function createE2eeStreams(db: Db): Promise<E2eeStreams> {
         notifier.touch('device_lists', announcement.users, announcement.position);
       }
       if (local) for (const listener of listeners) listener(announcement);
+    },
+    async catchUp() {
+      toDevice.advance(await currentToDevicePosition(db));
+      deviceLists.advance(await currentDeviceListPosition(db));
     },
   };
 }

@@ -13,6 +13,9 @@ import type { RoomEventStream } from './stream-writer.ts';
  */
 const MAX_USERS_PER_MESSAGE = 10_000;
 
+/** How often each process re-reads the stream heads from Postgres, in case an announcement was lost. */
+const CATCH_UP_INTERVAL_MS = 5_000;
+
 export interface StreamFanout {
   stop(): Promise<void>;
 }
@@ -47,8 +50,9 @@ type Announcement = { origin: string } & (
  * allocating a position to commit: `serialiseWriters` in stream-writer.ts and
  * sequence-stream.ts, and the to-device and device-list stream locks): a
  * position announced visible has nothing still being written below it in any
- * process. A lost message (Redis restart) delays wake-ups and the stream's
- * advance until the next one, which carries a higher position.
+ * process. A lost message (Redis restart) delays the wake-ups it carried to
+ * the long-polls' timeout; the stream itself advances at the next
+ * announcement or the next catch-up from Postgres (every few seconds).
  */
 export async function startStreamFanout(redisUrl: string, prefix: string, streams: FannedOutStreams, logger: Logger): Promise<StreamFanout> {
   const origin = randomUUID();
@@ -94,8 +98,17 @@ export async function startStreamFanout(redisUrl: string, prefix: string, stream
     else publish({ origin, ...announcement, users: usersOf(announcement.users) });
   });
 
+  // A message lost while Redis was away would leave a quiet stream behind here until its next change:
+  // every few seconds, advance every stream to what Postgres holds (sound for the same reason as above).
+  const catchUp = setInterval(() => {
+    const all = [streams.roomEvents.catchUp(), streams.e2eeStreams.catchUp(), ...Object.values(sequenceStreams).map((stream) => stream.catchUp())];
+    Promise.all(all).catch((error: unknown) => logger.warn({ err: error }, 'could not catch the streams up with Postgres'));
+  }, CATCH_UP_INTERVAL_MS);
+  catchUp.unref();
+
   return {
     async stop() {
+      clearInterval(catchUp);
       await subscriber.quit().catch(() => subscriber.disconnect());
       await publisher.quit().catch(() => publisher.disconnect());
     },

@@ -20,6 +20,11 @@ export interface SequenceStream {
   onLocalVisible(listener: (position: number, users: ReadonlySet<string>) => void): void;
   /** Another process announced `position` visible: advance to it (once local writers allow) and wake `users` then. */
   observeRemote(position: number, users: Iterable<string>): void;
+  /**
+   * Advances to everything committed by any process, read from Postgres (needs `serialiseWriters`):
+   * recovers announcements lost while Redis was away. Wakes nobody; the next sync sees the changes.
+   */
+  catchUp(): Promise<void>;
 }
 
 /**
@@ -53,12 +58,13 @@ export async function createSequenceStream(
   if (lock === undefined) throw new Error(`no stream lock for sequence ${sequence}`);
   // Under the lock in shared mode no serialised writer is between nextval and commit, so everything the
   // sequence handed out is committed or abandoned (and a single process has no writers yet).
-  const initial = await db.transaction().execute(async (tx) => {
-    await sql`SELECT pg_advisory_xact_lock_shared(${lock})`.execute(tx);
-    const { rows } = await sql<{ last_value: string; is_called: boolean }>`SELECT last_value, is_called FROM ${sql.table(sequence)}`.execute(tx);
-    return rows[0].is_called ? Number(rows[0].last_value) : Number(rows[0].last_value) - 1;
-  });
-  const tracker = createLocalPositionTracker(initial);
+  const readHead = () =>
+    db.transaction().execute(async (tx) => {
+      await sql`SELECT pg_advisory_xact_lock_shared(${lock})`.execute(tx);
+      const { rows } = await sql<{ last_value: string; is_called: boolean }>`SELECT last_value, is_called FROM ${sql.table(sequence)}`.execute(tx);
+      return rows[0].is_called ? Number(rows[0].last_value) : Number(rows[0].last_value) - 1;
+    });
+  const tracker = createLocalPositionTracker(await readHead());
   /** Committed positions not yet visible, with the users to wake when they become so. */
   const waiting = new Map<number, Set<string>>();
   /** The same for positions other processes wrote (woken here, never announced again). */
@@ -90,6 +96,9 @@ export async function createSequenceStream(
       tracker.observe(position);
       // Already visible here (an older announcement): wake at once.
       if (tracker.currentPosition() >= position && remoteWaiting.delete(position)) notifier.touch(name, set, position);
+    },
+    async catchUp() {
+      if (options.serialiseWriters) tracker.observe(await readHead());
     },
     async allocate(tx, hooks) {
       const reservation = tracker.reserve();

@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait-for.ts';
 import { testDevice } from '../support/e2ee-keys.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
 import { STREAMS, parseStreamToken } from '../../server/sync/stream-token.ts';
+import { sendToDevice } from '../../server/e2ee/to-device.ts';
 
 /**
  * Two API processes on one Postgres and one Redis. Alice acts on the first,
@@ -322,4 +323,14 @@ test('with presence changing through both processes at once, a peer syncing on o
   await waitFor('both processes to agree', async () => ((await tokenOn(first, bob)) === (await tokenOn(second, bob)) ? true : undefined));
   await collect('0');
   assert.deepEqual(Object.fromEntries(latest), Object.fromEntries(peers.map((peer, u) => [peer.userId, `${u}-${CHANGES - 1}`])));
+});
+
+test('a change whose announcement was lost (Redis away) still becomes visible on the other process, from Postgres', NEEDS_REDIS, async () => {
+  const before = await tokenOn(second, bob);
+  // Written through the first process's storage without announcing it: as if the pub/sub message never arrived.
+  const sent = await sendToDevice(first.app.db, 'localhost', { senderUserId: alice.userId, senderDeviceId: alice.deviceId, eventType: 'org.example.lost', txnId: 'lost-1', messages: { [bob.userId]: { [bob.deviceId]: { lost: true } } } }, 60_000);
+  assert.ok(sent.position > 0);
+  await waitFor('the second process to catch up from Postgres', async () => (second.app.e2eeStreams.toDevice.currentPosition() >= sent.position ? true : undefined), 20_000);
+  const body = await syncOnce(second, bob, { ...QUIET, since: before, timeout: '0' });
+  assert.deepEqual(body.to_device?.events, [{ sender: alice.userId, type: 'org.example.lost', content: { lost: true } }]);
 });

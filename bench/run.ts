@@ -19,6 +19,7 @@ import { keysClaimLatency, toDeviceThroughput } from './scenarios/e2ee.ts';
 import { appserviceDelivery } from './scenarios/appservice.ts';
 import { searchLatency } from './scenarios/search.ts';
 import { slidingSyncLatency } from './scenarios/sliding-sync.ts';
+import { crossProcessWakeup, sendWithProcesses } from './scenarios/multi-process.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const scale = values.quick ? 0.05 : 1;
@@ -83,6 +84,29 @@ async function main(): Promise<void> {
     } finally {
       await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${appserviceDatabase} WITH (FORCE)`));
     }
+  }
+
+  // Several API processes on one database and Redis; a fresh database for each run.
+  const onFreshDatabase = async <T>(suffix: string, run: (databaseUrl: string) => Promise<T>): Promise<T> => {
+    const database = `${name}_${suffix}`;
+    try {
+      return await run(await freshDatabase(adminUrl, database));
+    } finally {
+      await withAdminClient(adminUrl, (client: pg.Client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    }
+  };
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (want('wakeup')) {
+    results.wakeup = { across_processes: await onFreshDatabase('wakeup', (databaseUrl) => crossProcessWakeup(databaseUrl, redisUrl, { listeners: n(20, 5), messages: n(50, 5) })) };
+  }
+  if (want('send-processes')) {
+    const sendProcesses: Record<string, unknown> = {};
+    for (const processes of [1, 2, 4]) {
+      sendProcesses[`${processes}_processes`] = await onFreshDatabase(`mp${processes}`, (databaseUrl) =>
+        sendWithProcesses(databaseUrl, redisUrl, { processes, total: n(1000, 64), senders: 32, rooms: n(50, 5) }),
+      );
+    }
+    results.send_processes = sendProcesses;
   }
 
   for (const [section, value] of Object.entries(results)) {

@@ -3,7 +3,7 @@ import type { Config } from './config.ts';
 import type { Db } from './storage/database.ts';
 import type { Metrics } from './metrics.ts';
 import type { SigningKey } from './rooms/signing.ts';
-import type { RateLimiter } from './http/rate-limit.ts';
+import type { RateLimiter, SharedRateLimitStore } from './http/rate-limit.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { RoomEventStream } from './sync/stream-writer.ts';
 import type { KeyedBatcher } from './rooms/append-batcher.ts';
@@ -40,6 +40,8 @@ export interface AppContext extends UserDataStreams {
     /** Typing notifications and receipts per user: each wakes every member's sync. */
     ephemeral: RateLimiter;
   };
+  /** With Redis: where rate limiters keep windows every process shares (its connection is closed at shutdown). */
+  rateLimitStore?: SharedRateLimitStore;
   /** The job port: API processes enqueue; workers (and a single-process server) run the handlers. */
   jobs: JobQueue;
   /** Appservice registrations (from `app_service_config_files`), reloadable. */

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { describeConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
-import { createRateLimiter } from './http/rate-limit.ts';
+import { Redis } from 'ioredis';
+import { createRateLimiter, type SharedRateLimitStore } from './http/rate-limit.ts';
 import { createMetrics } from './metrics.ts';
 import { loadOrCreateSigningKey } from './signing-key.ts';
 import { connectDatabase, readOrCreateSecret, startEmbeddedDatabase, type DatabaseHandle } from './storage/connection.ts';
@@ -23,7 +24,7 @@ import { createAppserviceRegistry } from './appservices/registry.ts';
 import { prepareAppservices } from './appservices/setup.ts';
 import { followRoomEventsForAppservices } from './appservices/announce.ts';
 import { followEphemeralStreamsForAppservices } from './appservices/ephemeral-wake.ts';
-import { startRoomEventFanout, type RoomEventFanout } from './sync/redis-fanout.ts';
+import { startStreamFanout, type StreamFanout } from './sync/redis-fanout.ts';
 import { loadManagedRegistrations } from './appservices/managed.ts';
 import { startRegistrySync, type RegistrySync } from './appservices/registry-sync.ts';
 import { followRoomEventsForPush } from './push/evaluate-job.ts';
@@ -54,15 +55,19 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
     ? connectDatabase(config.database_url, { logger })
     : await startEmbeddedDatabase(config.data_dir, logger);
   let jobs: AppContext['jobs'] | undefined;
-  let fanout: RoomEventFanout | undefined;
+  let fanout: StreamFanout | undefined;
   let registrySync: RegistrySync | undefined;
+  let typing: AppContext['typing'] | undefined;
+  let rateLimitStore: AppContext['rateLimitStore'];
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
     const app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
     jobs = app.jobs;
+    typing = app.typing;
+    rateLimitStore = app.rateLimitStore;
     // Several API processes share Redis: each wakes the others' long-polls and advances their streams.
-    fanout = config.redis_url ? await startRoomEventFanout(config.redis_url, config.redis_key_prefix, app.roomEvents, logger) : undefined;
+    fanout = config.redis_url ? await startStreamFanout(config.redis_url, config.redis_key_prefix, app, logger) : undefined;
     await loadManagedRegistrations(app);
     registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
@@ -75,6 +80,8 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
   } catch (error) {
     await registrySync?.stop().catch(() => undefined);
     await fanout?.stop().catch(() => undefined);
+    typing?.stop();
+    rateLimitStore?.client.disconnect();
     await jobs?.stop().catch(() => undefined);
     await database.stop().catch(() => undefined);
     throw error;
@@ -84,12 +91,13 @@ export async function startHomeserver(config: Readonly<Config>, logger: Logger):
 /** The notifier and every sync stream's writer side, positioned at what the database holds. */
 export async function createStreams(config: Readonly<Config>, database: DatabaseHandle, logger: Logger): Promise<Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams'> & UserDataStreams> {
   const notifier = createNotifier();
+  const redis = config.redis_url ? { url: config.redis_url, prefix: config.redis_key_prefix } : undefined;
   return {
     notifier,
-    // With Redis there may be several API processes: their event writers commit in position order.
+    // With Redis there may be several API processes: their stream writers commit in position order (see redis-fanout.ts).
     roomEvents: await createRoomEventStream(database.db, notifier, { serialiseWriters: Boolean(config.redis_url) }),
     e2eeStreams: await createE2eeStreams(database.db),
-    ...(await createUserDataStreams(database.db, notifier, logger)),
+    ...(await createUserDataStreams(database.db, notifier, logger, redis)),
   };
 }
 
@@ -100,6 +108,7 @@ export function buildAppContext(
   streams: Pick<AppContext, 'notifier' | 'roomEvents' | 'e2eeStreams' | 'appservices'> & UserDataStreams,
 ): AppContext {
   const metrics = createMetrics();
+  const rateLimitStore = sharedRateLimitStore(config, logger);
   const app: AppContext = {
     config,
     db: database.db,
@@ -112,22 +121,32 @@ export function buildAppContext(
       config.registration_shared_secret ??
       readOrCreateSecret(config.registration_shared_secret_path ?? resolve(config.data_dir, 'registration_shared_secret')),
     rateLimits: {
-      loginAddress: createRateLimiter(config.rc_login.address, 'login-address'),
-      loginAccount: createRateLimiter(config.rc_login.account, 'login-account'),
-      loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures'),
-      registration: createRateLimiter(config.rc_registration, 'registration'),
-      message: createRateLimiter(config.rc_message, 'message'),
-      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral'),
+      loginAddress: createRateLimiter(config.rc_login.address, 'login-address', rateLimitStore),
+      loginAccount: createRateLimiter(config.rc_login.account, 'login-account', rateLimitStore),
+      loginFailures: createRateLimiter(config.rc_login.failed_attempts, 'login-failures', rateLimitStore),
+      registration: createRateLimiter(config.rc_registration, 'registration', rateLimitStore),
+      message: createRateLimiter(config.rc_message, 'message', rateLimitStore),
+      ephemeral: createRateLimiter(EPHEMERAL_RATE_LIMIT, 'ephemeral', rateLimitStore),
     },
+    rateLimitStore,
     roomAppends: createKeyedBatcher(MAX_APPEND_BATCH, (roomId, drafts) => appendDrafts(app, roomId, drafts)),
   };
   return app;
 }
 
+/** With Redis, rate limits are shared by every process (one command connection for all limiters). */
+function sharedRateLimitStore(config: Readonly<Config>, logger: Logger): SharedRateLimitStore | undefined {
+  if (!config.redis_url) return undefined;
+  // One retry: a limiter that cannot reach Redis falls back to its in-memory window rather than stall the request.
+  const client = new Redis(config.redis_url, { maxRetriesPerRequest: 1 });
+  client.on('error', (error) => logger.warn({ err: error }, 'redis connection error (rate limits)'));
+  return { client, prefix: config.redis_key_prefix };
+}
+
 async function listen(
   app: AppContext,
   database: DatabaseHandle,
-  fanout: RoomEventFanout | undefined,
+  fanout: StreamFanout | undefined,
   registrySync: RegistrySync | undefined,
 ): Promise<Homeserver> {
   const servers: Server[] = [];
@@ -169,6 +188,7 @@ async function listen(
       await Promise.all(servers.map((server) => closeServer(server)));
       // After the listeners: requests finishing may still enqueue and announce.
       await fanout?.stop();
+      app.rateLimitStore?.client.disconnect();
       await registrySync?.stop();
       await app.jobs.stop();
       await database.stop();

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { describeConfig, type Config } from './config.ts';
 import { buildAppContext, createStreams, metricsHandler } from './homeserver.ts';
+import { startStreamFanout, type StreamFanout } from './sync/redis-fanout.ts';
 import { defineJobs } from './jobs/job-definitions.ts';
 import { connectDatabase } from './storage/connection.ts';
 import { migrateToLatest } from './storage/migrate.ts';
@@ -30,10 +31,13 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
   const appservices = createAppserviceRegistry(config.app_service_config_files, config.server_name);
   const database = connectDatabase(config.database_url, { logger });
   let app: AppContext | undefined;
+  let fanout: StreamFanout | undefined;
   try {
     // Migrations take an advisory lock, so a worker and API processes may start together.
     await migrateToLatest(database.db);
     app = buildAppContext(config, logger, database, { ...(await createStreams(config, database, logger)), appservices });
+    // Workers write no sync stream, but follow every stream's position (and typing) as the API processes announce them.
+    fanout = await startStreamFanout(config.redis_url, config.redis_key_prefix, app, logger);
     await loadManagedRegistrations(app);
     const registrySync = await startRegistrySync(app, logger);
     await prepareAppservices(app);
@@ -50,13 +54,19 @@ export async function startWorker(config: Readonly<Config>, logger: Logger, opti
           logger.info('worker shutting down: finishing jobs in flight');
           await registrySync.stop();
           await running.jobs.stop();
+          await fanout?.stop();
+          running.typing.stop();
+          running.rateLimitStore?.client.disconnect();
           if (metrics) await new Promise((resolveClose) => metrics.server.close(resolveClose));
           await database.stop();
           logger.info('worker stopped');
         })()),
     };
   } catch (error) {
+    await fanout?.stop().catch(() => undefined);
     await app?.jobs.stop().catch(() => undefined);
+    app?.typing.stop();
+    app?.rateLimitStore?.client.disconnect();
     await database.stop().catch(() => undefined);
     throw error;
   }

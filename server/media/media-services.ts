@@ -29,7 +29,7 @@ export function mediaServices(app: AppContext): MediaServices {
   if (!services) {
     services = {
       storage: createLocalMediaStorage(app.config.media_store_path),
-      uploadLimiter: createRateLimiter(app.config.rc_media_create, 'media-create'),
+      uploadLimiter: createRateLimiter(app.config.rc_media_create, 'media-create', app.rateLimitStore),
       previewAddresses: createAddressPolicy({
         blacklist: app.config.url_preview_ip_range_blacklist,
         whitelist: app.config.url_preview_ip_range_whitelist,

@@ -51,7 +51,7 @@ export async function leaveRoom(app: AppContext, userId: string, roomId: string,
   if (!current || current.membership === 'leave' || current.membership === 'ban') return;
   await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'leave', ...reasonOf(reason) } });
   // Someone who left is no longer typing there.
-  app.typing.set(roomId, userId, false, 0);
+  await app.typing.set(roomId, userId, false, 0);
 }
 
 /** Invite, kick, ban or unban another user. */
@@ -79,7 +79,7 @@ export async function changeMembershipOf(app: AppContext, sender: string, roomId
       break;
   }
   await sendEvent(app, roomId, { sender, type: 'm.room.member', stateKey: target, content: { ...content, ...reasonOf(reason) } });
-  if (action === 'kick' || action === 'ban') app.typing.set(roomId, target, false, 0);
+  if (action === 'kick' || action === 'ban') await app.typing.set(roomId, target, false, 0);
 }
 
 /** Forget a room one has left: it no longer appears in sync, and its history is closed to the user. */

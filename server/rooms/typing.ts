@@ -16,5 +16,5 @@ export async function setTyping(app: AppContext, callerId: string, roomId: strin
   if (userId !== callerId) throw forbidden('You can only set your own typing state');
   const membership = await findMembership(app.db, roomId, userId);
   if (membership?.membership !== 'join') throw forbidden(`You are not in room ${roomId}`);
-  app.typing.set(roomId, userId, typing, Math.min(timeoutMs ?? DEFAULT_TYPING_TIMEOUT_MS, MAX_TYPING_TIMEOUT_MS));
+  await app.typing.set(roomId, userId, typing, Math.min(timeoutMs ?? DEFAULT_TYPING_TIMEOUT_MS, MAX_TYPING_TIMEOUT_MS));
 }

@@ -6,8 +6,9 @@
  * so readers may see up to the highest position any writer reported after
  * commit; no reservation is needed, unlike the room stream's PositionTracker.
  *
- * Like the room stream's tracker it knows only this process's writers: with
- * several API processes the reported positions must be shared (Redis) too.
+ * The lock is Postgres's, so it orders the writers of every process: with
+ * several API processes, a position another process reports committed (over
+ * Redis, sync/redis-fanout.ts) is just as safe to advance to.
  */
 export interface SerialisedStream {
   /** Readers see this position and everything below it. */

@@ -7,9 +7,11 @@
  * below it.
  *
  * This tracker knows only the writers of this process. With several API
- * processes writing, the pending set must be shared (each process publishing
- * its lowest unsettled position over Redis or a Postgres table, readers taking
- * the minimum): implement `PositionTracker` that way and nothing else changes.
+ * processes (Redis configured) the writers of every process also commit in
+ * allocation order (a stream-wide Postgres advisory lock held from allocating
+ * to commit), so a position another process announces visible (`observe`) has
+ * nothing in flight below it anywhere but, perhaps, this process's own
+ * writers, which this tracker still waits for. See sync/redis-fanout.ts.
  */
 export interface PositionTracker {
   /** Call before asking the sequence for a position; settle the reservation when the transaction ends. */

@@ -24,10 +24,18 @@ export interface RoomEventStream {
   onLocalVisible(listener: (position: number, users: ReadonlySet<string>) => void): void;
   /** Another process announced `position` visible: advance to it (once local writers allow) and wake `users` then. */
   observeRemote(position: number, users: Iterable<string>): void;
+  /**
+   * Advances to every event committed by any process, read from Postgres (needs `serialiseWriters`):
+   * recovers announcements lost while Redis was away. Wakes nobody; the next sync sees the events.
+   */
+  catchUp(): Promise<void>;
 }
 
-/** Transaction-scoped advisory lock that orders room-event writers of every process (see `serialiseWriters`). */
-const ROOM_EVENT_STREAM_LOCK = 0x7061_6c01;
+/**
+ * Transaction-scoped advisory lock that orders room-event writers of every process (see `serialiseWriters`).
+ * Its own key: it once shared the device-list stream's, which made event writes and key uploads wait on each other.
+ */
+const ROOM_EVENT_STREAM_LOCK = 0x7061_6c03;
 
 /**
  * `serialiseWriters` (several API processes): writers take a transaction-scoped
@@ -76,6 +84,16 @@ export async function createRoomEventStream(db: Db, notifier: Notifier, options:
       tracker.observe(position);
       // Already visible here (an older announcement): wake at once.
       if (tracker.currentPosition() >= position && remoteWaiting.delete(position)) notifier.touch('room', set, position);
+    },
+    async catchUp() {
+      if (!options.serialiseWriters) return;
+      // In shared mode the lock waits out every writer between allocating and committing.
+      const head = await db.transaction().execute(async (tx) => {
+        await sql`SELECT pg_advisory_xact_lock_shared(${ROOM_EVENT_STREAM_LOCK})`.execute(tx);
+        const row = await tx.selectFrom('events').select((eb) => eb.fn.max<number | null>('stream_ordering').as('max')).executeTakeFirstOrThrow();
+        return Number(row.max ?? 0);
+      });
+      tracker.observe(head);
     },
     async reserve(tx, hooks) {
       const reservation = tracker.reserve();

@@ -1,14 +1,16 @@
 /**
- * Who is typing in which room. Typing lives for seconds and is never stored:
- * this is the single-process version, held in memory, with its own stream
- * position (a counter that advances on every change, including a timeout).
- * With several API processes, typing set on one must be seen by syncs on the
- * others: implement this interface over Redis (a hash per room with expiry,
- * an INCR position, pub/sub for changes) and nothing else changes.
+ * Who is typing in which room. Typing lives for seconds and is never stored
+ * in Postgres. This file is the single-process version, held in memory, with
+ * its own stream position (a counter that advances on every change, including
+ * a timeout). With Redis configured (several API processes), typing-store-redis.ts
+ * shares it: Redis holds the state and the position, each process a replica.
  */
 export interface TypingStore {
-  /** Starts (for `timeoutMs`) or stops `userId` typing in `roomId`. */
-  set(roomId: string, userId: string, typing: boolean, timeoutMs: number): void;
+  /**
+   * Starts (for `timeoutMs`) or stops `userId` typing in `roomId`. The Redis store
+   * resolves once this process's syncs see the change; it never rejects (typing is best effort).
+   */
+  set(roomId: string, userId: string, typing: boolean, timeoutMs: number): void | Promise<void>;
   /** Readers see typing changes up to this position. */
   currentPosition(): number;
   /** Who types in `roomId` now, and the position of the room's last change (0 if never). */

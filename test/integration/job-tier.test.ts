@@ -56,8 +56,13 @@ test('with Redis the API process only enqueues, and a worker process runs the jo
   await worker.app.jobs.startProcessing();
   await waitFor('the worker to run it', async () => (handled.length === 1 ? true : undefined));
   assert.deepEqual(handled, [{ where: 'worker', text: 'for the worker' }]);
-  const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
-  assert.match(metrics, /palisade_jobs_completed_total\{queue="test.echo"\} 1/);
+  // BullMQ reports completion after the handler returned and Redis recorded it: a moment after `handled` filled.
+  const completed = /palisade_jobs_completed_total\{queue="test.echo"\} 1/;
+  const metrics = await waitFor('the worker to count the job completed', async () => {
+    const text = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
+    return completed.test(text) ? text : undefined;
+  });
+  assert.match(metrics, completed);
   assert.ok(TO_DEVICE_EXPIRY_JOB in (await worker.app.jobs.depth()), 'the to-device expiry job is defined');
 });
 

@@ -6,6 +6,7 @@ import { assertRefusal } from '../support/refusals.ts';
 import { createRoom } from '../support/rooms.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice } from '../support/appservice.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
+import { crossSigningKeys } from '../support/e2ee-keys.ts';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { reloadAppservices } from '../../server/appservices/setup.ts';
@@ -308,6 +309,45 @@ test('MSC4190: an appservice managing devices creates and deletes them itself, a
   const deleted = await as('DELETE', `/_matrix/client/v3/devices/BOTDEVICE?user_id=${ghost}`, {});
   assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
   assert.deepEqual((await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`)).body.devices, []);
+});
+
+test('MSC4190: an appservice uploads and replaces its users’ cross-signing keys without UIA; a user still needs UIA', async (t) => {
+  const registration = makeRegistration('signing', { 'io.element.msc4190': true });
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(() => server.stop());
+  const ghostId = '@signing_ghost:localhost';
+  const path = '/_matrix/client/v3/keys/device_signing/upload';
+  const upload = (body: unknown, token = registration.as_token, asUser = true) =>
+    request(server.url, 'POST', asUser ? `${path}?user_id=${encodeURIComponent(ghostId)}` : path, { token, body });
+  const masterOf = async (userId: string, token: string) =>
+    (await request(server.url, 'POST', '/_matrix/client/v3/keys/query', { token, body: { device_keys: { [userId]: [] } } })).body.master_keys?.[userId];
+  assert.equal(
+    (await request(server.url, 'POST', '/_matrix/client/v3/register', { token: registration.as_token, body: { type: 'm.login.application_service', username: 'signing_ghost', inhibit_login: true } })).status,
+    200,
+  );
+
+  const first = crossSigningKeys(ghostId);
+  const uploaded = await upload(first.body);
+  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+  await assertMatchesSpec({ method: 'POST', path, status: 200, body: uploaded.body });
+  const second = crossSigningKeys(ghostId);
+  const replaced = await upload({ master_key: second.body.master_key });
+  assert.equal(replaced.status, 200, 'a replacement needs no UIA either');
+  assert.deepEqual((await masterOf(ghostId, registration.as_token))?.keys, second.body.master_key.keys);
+
+  // A bad key is still refused, and changes nothing.
+  const foreign = crossSigningKeys('@someone_else:localhost');
+  await assertRefusal(await upload({ master_key: foreign.body.master_key }), { status: 400, errcode: 'M_INVALID_PARAM', method: 'POST', path });
+  assert.deepEqual((await masterOf(ghostId, registration.as_token))?.keys, second.body.master_key.keys);
+
+  // An ordinary user replacing a master key still meets UIA.
+  const alice = await registerUser(server.url, 'alice');
+  assert.equal((await upload(crossSigningKeys(alice.userId).body, alice.accessToken, false)).status, 200, 'the first upload needs no UIA (MSC3967)');
+  const aliceMaster = await masterOf(alice.userId, alice.accessToken);
+  const challenged = await upload({ master_key: crossSigningKeys(alice.userId).body.master_key }, alice.accessToken, false);
+  assert.equal(challenged.status, 401);
+  assert.ok(Array.isArray(challenged.body.flows));
+  assert.deepEqual(await masterOf(alice.userId, alice.accessToken), aliceMaster);
 });
 
 test('without MSC4190 an appservice cannot create devices and deletes them behind UIA like anyone', async (t) => {

@@ -383,6 +383,14 @@ test('timestamp massaging: an appservice sets origin_server_ts with ?ts=, anyone
     (await request(server.url, 'GET', `/_matrix/client/v3/rooms/${room}/event/${encodeURIComponent(eventId)}`, { token: alice.accessToken })).body.origin_server_ts;
   assert.equal(await read(sent.body.event_id), then);
   assert.notEqual(await read(state.body.event_id), then + 1, 'a user cannot backdate');
+  // A membership event sent as state (Complemau's membership case); /join, /invite, /leave take no ts, as in Synapse.
+  const sender = encodeURIComponent('@stamps_bot:localhost');
+  const member = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/state/m.room.member/${sender}?ts=1`, {
+    token: registration.as_token,
+    body: { membership: 'join', displayname: 'Stamped bot' },
+  });
+  assert.equal(member.status, 200, JSON.stringify(member.body));
+  assert.equal(await read(member.body.event_id), 1);
   const bad = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/send/m.room.message/ts2?ts=yesterday`, { token: registration.as_token, body: { msgtype: 'm.text', body: 'x' } });
   assert.equal(bad.body.errcode, 'M_INVALID_PARAM');
 });

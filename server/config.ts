@@ -91,6 +91,10 @@ const ConfigFile = z.strictObject({
   allow_guest_access: z.literal(false).default(false),
   signing_key_path: z.string().min(1).optional(),
   app_service_config_files: z.array(z.string().min(1)).default([]),
+  /** How long the homeserver waits for an appservice's answer to a ping and to a transaction. Palisade's own key. */
+  appservice_timeouts: z
+    .strictObject({ ping: Duration.default(10_000), transaction: Duration.default(30_000) })
+    .default({ ping: 10_000, transaction: 30_000 }),
   max_upload_size: ByteSize.default(50 * 1024 ** 2),
   /** Where the local media store keeps files. Default `<data_dir>/media`. */
   media_store_path: z.string().min(1).optional(),

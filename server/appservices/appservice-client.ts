@@ -1,8 +1,6 @@
 import type { Registration } from './registration.ts';
 
-/** Transactions may carry 100 events; a slow appservice gets this long before the attempt counts as failed. */
-export const TRANSACTION_TIMEOUT_MS = 30_000;
-export const PING_TIMEOUT_MS = 10_000;
+/** Ping and transaction timeouts are configured (`appservice_timeouts`); queries wait this long. */
 export const QUERY_TIMEOUT_MS = 10_000;
 /** How much of an appservice's reply body is read (for error reports); the rest is discarded. */
 const MAX_REPLY_BYTES = 16 * 1024;

@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.ts';
 import { deleteAppserviceTransaction } from '../storage/queries/appservices.ts';
 import { ensureDeliveryState } from './setup.ts';
-import { callAppservice, TRANSACTION_TIMEOUT_MS } from './appservice-client.ts';
+import { callAppservice } from './appservice-client.ts';
 import type { Registration } from './registration.ts';
 import { ownsUser } from './namespaces.ts';
 import { nextTransaction, transactionBody } from './transactions.ts';
@@ -85,7 +85,8 @@ async function deliverPending(app: AppContext, registration: Registration): Prom
       method: 'PUT',
       path: `/_matrix/app/v1/transactions/${transaction.txn_id}`,
       body: transactionBody(transaction),
-      timeoutMs: TRANSACTION_TIMEOUT_MS,
+      // A slow appservice gets this long before the attempt counts as failed (and backs off).
+      timeoutMs: app.config.appservice_timeouts.transaction,
     });
     if (reply.kind !== 'answered' || reply.status < 200 || reply.status >= 300) {
       // Logged without the body: it may echo event content.

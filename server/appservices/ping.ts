@@ -1,5 +1,5 @@
 import { MatrixError, forbidden } from '../errors.ts';
-import { callAppservice, PING_TIMEOUT_MS } from './appservice-client.ts';
+import { callAppservice } from './appservice-client.ts';
 import type { Registration } from './registration.ts';
 import type { AppContext } from '../app-context.ts';
 import { retryDeliveryNow } from './delivery-job.ts';
@@ -26,7 +26,7 @@ export async function pingAppservice(
     method: 'POST',
     path: '/_matrix/app/v1/ping',
     body: transactionId === undefined ? {} : { transaction_id: transactionId },
-    timeoutMs: PING_TIMEOUT_MS,
+    timeoutMs: app.config.appservice_timeouts.ping,
   });
   const duration = Math.round(performance.now() - started);
   if (reply.kind === 'timeout') throw new MatrixError('M_CONNECTION_TIMEOUT', 'Connection to application service timed out', { status: 504 });

@@ -43,9 +43,10 @@ function needsUia(stored: CrossSigningKeyRow[], upload: CrossSigningUpload): boo
  * keys are signed by the master key (from the request, else the stored one);
  * no public key equals one of the user's device IDs. Replaced keys lose the
  * signatures made on and by them, and a new master key drops the stored keys
- * it did not sign. One transaction, holding the user's rows.
+ * it did not sign. One transaction, holding the user's rows. `authorised`:
+ * the caller passed UIA or is an appservice, so replacing keys is allowed.
  */
-export async function uploadCrossSigningKeys(db: Queryable, userId: string, upload: CrossSigningUpload, uiaCompleted: boolean, now = Date.now()): Promise<void> {
+export async function uploadCrossSigningKeys(db: Queryable, userId: string, upload: CrossSigningUpload, authorised: boolean, now = Date.now()): Promise<void> {
   const publicKeys = new Map<CrossSigningKeyType, string>();
   for (const [field, type] of FIELDS) {
     const key = upload[field];
@@ -55,7 +56,7 @@ export async function uploadCrossSigningKeys(db: Queryable, userId: string, uplo
 
   await inTransaction(db, async (tx) => {
     const stored = await lockCrossSigningKeys(tx, userId);
-    if (!uiaCompleted && needsUia(stored, upload)) throw forbidden('Your cross-signing keys changed meanwhile; authenticate and try again');
+    if (!authorised && needsUia(stored, upload)) throw forbidden('Your cross-signing keys changed meanwhile; authenticate and try again');
     const masterKey = publicKeys.get('master') ?? stored.find((row) => row.key_type === 'master')?.public_key;
     if (!masterKey) throw new MatrixError(ErrCode.MISSING_PARAM, 'No master key available: upload master_key first or together with the other keys');
     for (const [field, type] of FIELDS) {

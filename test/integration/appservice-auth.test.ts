@@ -6,6 +6,7 @@ import { assertRefusal } from '../support/refusals.ts';
 import { createRoom } from '../support/rooms.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice } from '../support/appservice.ts';
 import { assertMatchesSpec } from '../support/spec-schema.ts';
+import { crossSigningKeys } from '../support/e2ee-keys.ts';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { reloadAppservices } from '../../server/appservices/setup.ts';
@@ -310,6 +311,45 @@ test('MSC4190: an appservice managing devices creates and deletes them itself, a
   assert.deepEqual((await as('GET', `/_matrix/client/v3/devices?user_id=${ghost}`)).body.devices, []);
 });
 
+test('MSC4190: an appservice uploads and replaces its users’ cross-signing keys without UIA; a user still needs UIA', async (t) => {
+  const registration = makeRegistration('signing', { 'io.element.msc4190': true });
+  const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
+  t.after(() => server.stop());
+  const ghostId = '@signing_ghost:localhost';
+  const path = '/_matrix/client/v3/keys/device_signing/upload';
+  const upload = (body: unknown, token = registration.as_token, asUser = true) =>
+    request(server.url, 'POST', asUser ? `${path}?user_id=${encodeURIComponent(ghostId)}` : path, { token, body });
+  const masterOf = async (userId: string, token: string) =>
+    (await request(server.url, 'POST', '/_matrix/client/v3/keys/query', { token, body: { device_keys: { [userId]: [] } } })).body.master_keys?.[userId];
+  assert.equal(
+    (await request(server.url, 'POST', '/_matrix/client/v3/register', { token: registration.as_token, body: { type: 'm.login.application_service', username: 'signing_ghost', inhibit_login: true } })).status,
+    200,
+  );
+
+  const first = crossSigningKeys(ghostId);
+  const uploaded = await upload(first.body);
+  assert.equal(uploaded.status, 200, JSON.stringify(uploaded.body));
+  await assertMatchesSpec({ method: 'POST', path, status: 200, body: uploaded.body });
+  const second = crossSigningKeys(ghostId);
+  const replaced = await upload({ master_key: second.body.master_key });
+  assert.equal(replaced.status, 200, 'a replacement needs no UIA either');
+  assert.deepEqual((await masterOf(ghostId, registration.as_token))?.keys, second.body.master_key.keys);
+
+  // A bad key is still refused, and changes nothing.
+  const foreign = crossSigningKeys('@someone_else:localhost');
+  await assertRefusal(await upload({ master_key: foreign.body.master_key }), { status: 400, errcode: 'M_INVALID_PARAM', method: 'POST', path });
+  assert.deepEqual((await masterOf(ghostId, registration.as_token))?.keys, second.body.master_key.keys);
+
+  // An ordinary user replacing a master key still meets UIA.
+  const alice = await registerUser(server.url, 'alice');
+  assert.equal((await upload(crossSigningKeys(alice.userId).body, alice.accessToken, false)).status, 200, 'the first upload needs no UIA (MSC3967)');
+  const aliceMaster = await masterOf(alice.userId, alice.accessToken);
+  const challenged = await upload({ master_key: crossSigningKeys(alice.userId).body.master_key }, alice.accessToken, false);
+  assert.equal(challenged.status, 401);
+  assert.ok(Array.isArray(challenged.body.flows));
+  assert.deepEqual(await masterOf(alice.userId, alice.accessToken), aliceMaster);
+});
+
 test('without MSC4190 an appservice cannot create devices and deletes them behind UIA like anyone', async (t) => {
   const registration = makeRegistration('plain');
   const server = await startTestServer({ app_service_config_files: writeRegistrationFiles([registration]) });
@@ -343,6 +383,14 @@ test('timestamp massaging: an appservice sets origin_server_ts with ?ts=, anyone
     (await request(server.url, 'GET', `/_matrix/client/v3/rooms/${room}/event/${encodeURIComponent(eventId)}`, { token: alice.accessToken })).body.origin_server_ts;
   assert.equal(await read(sent.body.event_id), then);
   assert.notEqual(await read(state.body.event_id), then + 1, 'a user cannot backdate');
+  // A membership event sent as state (Complemau's membership case); /join, /invite, /leave take no ts, as in Synapse.
+  const sender = encodeURIComponent('@stamps_bot:localhost');
+  const member = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/state/m.room.member/${sender}?ts=1`, {
+    token: registration.as_token,
+    body: { membership: 'join', displayname: 'Stamped bot' },
+  });
+  assert.equal(member.status, 200, JSON.stringify(member.body));
+  assert.equal(await read(member.body.event_id), 1);
   const bad = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${room}/send/m.room.message/ts2?ts=yesterday`, { token: registration.as_token, body: { msgtype: 'm.text', body: 'x' } });
   assert.equal(bad.body.errcode, 'M_INVALID_PARAM');
 });

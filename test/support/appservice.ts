@@ -9,8 +9,10 @@ import { stringify } from 'yaml';
 export interface ReceivedTransaction {
   txnId: string;
   body: any;
-  /** The status the fake answered with. */
+  /** The status the fake answered with; 0 while hanging (never answered). */
   answered: number;
+  /** `performance.now()` when it arrived. */
+  receivedAt: number;
 }
 
 /**
@@ -30,6 +32,12 @@ export interface FakeAppservice {
   down: boolean;
   /** Milliseconds to wait before answering each transaction (a slow appservice). */
   delayMs: number;
+  /** While true, transactions (or pings) that arrive are never answered (a hung appservice). */
+  hangTransactions: boolean;
+  hangPings: boolean;
+  /** Transaction requests open right now, and the most ever open at once. */
+  inFlight: number;
+  maxInFlight: number;
   /** Answers `GET /_matrix/app/v1/users/{userId}` and `/rooms/{alias}` (default 404); may create the thing first. */
   onQuery?: (kind: 'users' | 'rooms', id: string) => Promise<number>;
   queries: Array<{ kind: 'users' | 'rooms'; id: string }>;
@@ -48,6 +56,10 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     failNext: [],
     down: false,
     delayMs: 0,
+    hangTransactions: false,
+    hangPings: false,
+    inFlight: 0,
+    maxInFlight: 0,
     unauthorised: 0,
     queries: [],
     others: [],
@@ -61,9 +73,17 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     }
     const transaction = /^\/_matrix\/app\/v1\/transactions\/([^/?]+)$/.exec(request.url ?? '');
     if (request.method === 'PUT' && transaction) {
+      const receivedAt = performance.now();
+      fake.inFlight += 1;
+      fake.maxInFlight = Math.max(fake.maxInFlight, fake.inFlight);
+      response.once('close', () => (fake.inFlight -= 1));
+      if (fake.hangTransactions) {
+        fake.transactions.push({ txnId: decodeURIComponent(transaction[1]), body, answered: 0, receivedAt });
+        return;
+      }
       if (fake.delayMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, fake.delayMs));
       const status = fake.down ? 503 : (fake.failNext.shift() ?? 200);
-      fake.transactions.push({ txnId: decodeURIComponent(transaction[1]), body, answered: status });
+      fake.transactions.push({ txnId: decodeURIComponent(transaction[1]), body, answered: status, receivedAt });
       response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"try later"}');
       return;
     }
@@ -78,6 +98,7 @@ export async function startFakeAppservice(hsToken: string, options: { pingStatus
     }
     if (request.method === 'POST' && request.url === '/_matrix/app/v1/ping') {
       fake.pings.push(body);
+      if (fake.hangPings) return;
       const status = options.pingStatus ?? 200;
       response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"errcode":"M_UNKNOWN","error":"not today"}');
       return;

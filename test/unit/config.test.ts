@@ -176,4 +176,11 @@ describe('config', () => {
     const broken = writeConfig('broken.yaml', 'listeners: [\n  port: 1\n');
     assert.match(problemsOf({ file: broken })[0], /broken\.yaml is not valid YAML/);
   });
+
+  it('takes appservice_timeouts as durations, defaulting to 10 s for pings and 30 s for transactions', () => {
+    assert.deepEqual(loadConfig({ env: {} }).appservice_timeouts, { ping: 10_000, transaction: 30_000 });
+    assert.deepEqual(loadConfig({ values: { appservice_timeouts: { ping: '500ms' } }, env: {} }).appservice_timeouts, { ping: 500, transaction: 30_000 });
+    assert.match(problemsOf({ values: { appservice_timeouts: { ping: 'soon' } } }).join('\n'), /appservice_timeouts\.ping/);
+    assert.match(problemsOf({ values: { appservice_timeouts: { query: 1000 } } }).join('\n'), /appservice_timeouts/);
+  });
 });

@@ -26,15 +26,18 @@ const SignaturesBody = z.record(
 export function mountCrossSigning(router: Router, app: AppContext): void {
   /**
    * POST /_matrix/client/v3/keys/device_signing/upload — behind UIA (m.login.password)
-   * unless there is no master key yet or the request repeats the stored keys.
+   * unless there is no master key yet or the request repeats the stored keys. An
+   * appservice acting as one of its users skips UIA, as in Synapse (MSC4190): its
+   * users have no password, and its as_token already speaks for them.
    */
   route(router, app, { method: 'POST', path: '/_matrix/client/v3/keys/device_signing/upload', auth: 'user', body: DeviceSigningBody }, async ({ app, caller, body }) => {
     const { auth, ...keys } = body;
+    const byAppservice = caller.appservice !== undefined;
     let uiaSession: string | undefined;
-    if (await crossSigningUploadNeedsUia(app.db, caller.userId, keys)) {
+    if (!byAppservice && (await crossSigningUploadNeedsUia(app.db, caller.userId, keys))) {
       uiaSession = (await requireUia(app, { requestKey: 'POST /keys/device_signing/upload', flows: PASSWORD_FLOWS, userId: caller.userId, auth })).sessionId;
     }
-    await uploadCrossSigningKeys(app.db, caller.userId, keys, uiaSession !== undefined);
+    await uploadCrossSigningKeys(app.db, caller.userId, keys, byAppservice || uiaSession !== undefined);
     if (uiaSession) await finishUia(app, uiaSession);
     await announceDeviceListChange(app, [caller.userId]);
     return {};

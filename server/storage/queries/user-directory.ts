@@ -12,9 +12,9 @@ export interface DirectoryUser {
  * those the searcher may discover: users sharing a joined room with them and
  * users joined to a room whose join rule is public or whose history is
  * world-readable (the spec's minimum). Deactivated users never
- * appear. At most `limit` rows, display-name matches first.
+ * appear. At most `limit` rows after the first `offset`, display-name matches first.
  */
-export async function searchUserDirectory(db: Queryable, searcher: string, term: string, limit: number): Promise<DirectoryUser[]> {
+export async function searchUserDirectory(db: Queryable, searcher: string, term: string, limit: number, offset = 0): Promise<DirectoryUser[]> {
   const pattern = `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
   const { rows } = await sql<DirectoryUser>`
     SELECT u.user_id, u.displayname, u.avatar_url
@@ -37,6 +37,6 @@ export async function searchUserDirectory(db: Queryable, searcher: string, term:
           )
       )
     ORDER BY (u.displayname ILIKE ${pattern}) DESC, u.user_id
-    LIMIT ${limit}`.execute(db);
+    LIMIT ${limit} OFFSET ${offset}`.execute(db);
   return rows;
 }

@@ -35,3 +35,32 @@ export async function unreadCandidates(db: Queryable, roomId: string, after: num
     .execute();
   return rows.map((row) => ({ ...row, stream_ordering: Number(row.stream_ordering), content: (row.content ?? {}) as Record<string, unknown> }));
 }
+
+/** The user's read receipts in a room (public or private), newest position per thread ID; '' is unthreaded. */
+export async function readReceiptPositionsByThread(db: Queryable, roomId: string, userId: string): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('receipts')
+    .select(['thread_id', (eb) => eb.fn.max<string>('event_stream_ordering').as('position')])
+    .where('room_id', '=', roomId)
+    .where('receipt_type', 'in', ['m.read', 'm.read.private'])
+    .where('user_id', '=', userId)
+    .groupBy('thread_id')
+    .execute();
+  return new Map(rows.map((row) => [row.thread_id, Number(row.position)]));
+}
+
+/** The thread (root event ID) of each given event that is a thread reply; others are absent. */
+export async function threadRootsOf(db: Queryable, eventIds: readonly string[]): Promise<Map<string, string>> {
+  if (eventIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('events')
+    .select(['event_id', (eb) => eb.ref('json', '->').key('content').key('m.relates_to').as('relation')])
+    .where('event_id', 'in', [...eventIds])
+    .execute();
+  const roots = new Map<string, string>();
+  for (const row of rows) {
+    const relation = row.relation as { rel_type?: unknown; event_id?: unknown } | null;
+    if (relation?.rel_type === 'm.thread' && typeof relation.event_id === 'string') roots.set(row.event_id, relation.event_id);
+  }
+  return roots;
+}

@@ -7,6 +7,7 @@ import { findUser } from '../storage/queries/users.ts';
 import { askAppservicesForUser } from '../appservices/queries.ts';
 import { domainOf, isValidUserId } from './identifiers.ts';
 import { sendEvent } from './persist-event.ts';
+import { copyUserStateFromPredecessor } from './upgrade-follow-up.ts';
 
 /**
  * Membership changes a local user asks for. Each is one m.room.member event;
@@ -22,6 +23,8 @@ export async function joinRoom(app: AppContext, userId: string, roomId: string, 
   const current = await findMembership(app.db, roomId, userId);
   if (current?.membership === 'join') return;
   await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(app.db, userId)), ...reasonOf(reason) } });
+  // Joining an upgraded room: one's tags, DM entry and push rules of the old room follow.
+  await copyUserStateFromPredecessor(app, userId, roomId);
 }
 
 /**

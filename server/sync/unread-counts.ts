@@ -1,6 +1,6 @@
 import type { Queryable } from '../storage/database.ts';
 import { currentStateEvents, joinedMembers } from '../storage/queries/room-state.ts';
-import { readReceiptPositionsByThread, threadRootsOf, unreadCandidates, type UnreadCandidate } from '../storage/queries/unread.ts';
+import { memberDisplayNames, readReceiptPositionsByThread, threadRootsOf, unreadCandidates, type UnreadCandidate } from '../storage/queries/unread.ts';
 import type { Ruleset } from '../push/default-rules.ts';
 import { evaluatePushRules, highlights, notifies } from '../push/evaluate.ts';
 
@@ -63,7 +63,13 @@ export async function unreadCountsByThread(db: Queryable, roomId: string, upTo: 
   const result: ThreadedUnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: new Map() };
   if (events.length === 0) return result;
   const threadOf = await threadResolver(db, events);
-  const [members, [powerLevels]] = await Promise.all([joinedMembers(db, roomId), currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])]);
+  const [members, [powerLevels], displayNames] = await Promise.all([
+    joinedMembers(db, roomId),
+    currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }]),
+    memberDisplayNames(db, roomId, [setup.userId]),
+  ]);
+  // Spec: contains_display_name uses the user's display name in this room.
+  const displayName = displayNames.has(setup.userId) ? (displayNames.get(setup.userId) ?? undefined) : setup.displayName;
   const levels = (powerLevels?.json.content ?? {}) as { users?: Record<string, unknown>; users_default?: unknown; notifications?: Record<string, unknown> };
   const levelOf = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   const closedThreads = new Set<string>();
@@ -81,7 +87,7 @@ export async function unreadCountsByThread(db: Queryable, roomId: string, upTo: 
       { type: event.type, sender: event.sender, room_id: roomId, ...(event.state_key === null ? {} : { state_key: event.state_key }), content: event.content },
       {
         userId: setup.userId,
-        displayName: setup.displayName,
+        displayName,
         memberCount: members.length,
         senderPowerLevel: levelOf(levels.users?.[event.sender], levelOf(levels.users_default, 0)),
         notificationLevel: (key) => levelOf(levels.notifications?.[key], 50),

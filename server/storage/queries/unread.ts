@@ -64,3 +64,17 @@ export async function threadRootsOf(db: Queryable, eventIds: readonly string[]):
   }
   return roots;
 }
+
+/** Each member's display name in a room (their current m.room.member's `displayname`); null for a member who set none there. */
+export async function memberDisplayNames(db: Queryable, roomId: string, userIds?: readonly string[]): Promise<Map<string, string | null>> {
+  if (userIds && userIds.length === 0) return new Map();
+  let query = db
+    .selectFrom('current_state as cs')
+    .innerJoin('events as e', 'e.event_id', 'cs.event_id')
+    .select(['cs.state_key', (eb) => eb.ref('e.json', '->').key('content').key('displayname').as('displayname')])
+    .where('cs.room_id', '=', roomId)
+    .where('cs.type', '=', 'm.room.member');
+  if (userIds) query = query.where('cs.state_key', 'in', [...userIds]);
+  const rows = await query.execute();
+  return new Map(rows.map((row) => [row.state_key, typeof row.displayname === 'string' ? row.displayname : null]));
+}

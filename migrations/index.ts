@@ -10,6 +10,7 @@ import * as relations from './0008-relations.ts';
 import * as pushers from './0009-pushers.ts';
 import * as searchIndex from './0010-search-index.ts';
 import * as channels from './0011-channels.ts';
+import * as pushNotificationThreads from './0012-push-notification-threads.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-pushers': pushers,
   '0010-search-index': searchIndex,
   '0011-channels': channels,
+  '0012-push-notification-threads': pushNotificationThreads,
 };

@@ -83,6 +83,7 @@ async function evaluatePending(app: AppContext): Promise<void> {
           actions: actions!,
           highlight: highlights(actions),
           ts: Date.now(),
+          thread_id: threadOf(event.content),
         });
       }
     }
@@ -154,4 +155,10 @@ type PowerLevels = { users?: Record<string, unknown>; users_default?: unknown; n
 
 function levelOf(value: unknown, fallback: number): number {
   return typeof value === 'number' ? value : fallback;
+}
+
+/** The thread a notification belongs to, for threaded receipts: an `m.thread` reply's root, else 'main'. */
+function threadOf(content: Record<string, unknown>): string {
+  const relation = content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+  return relation?.rel_type === 'm.thread' && typeof relation.event_id === 'string' ? relation.event_id : 'main';
 }

@@ -7,6 +7,7 @@ import { assertRefusal } from '../support/refusals.ts';
 import { createRoom, roomPost, say, sendMessage, syncOnce } from '../support/rooms.ts';
 import { quietMatrixSdk, startSyncedClient } from '../support/js-sdk.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { unreadNotificationCount } from '../../server/storage/queries/push.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -130,4 +131,23 @@ test('matrix-js-sdk with thread support shows per-thread counts and clears them 
   } finally {
     client.stopClient();
   }
+});
+
+test('/notifications read flags and the push badge count honour threaded receipts too', async () => {
+  const { roomId, root, first, mention } = await roomWithThread();
+  const notified = await waitFor('the push evaluation', async () => {
+    const list = await request(server.url, 'GET', `/_matrix/client/v3/notifications?limit=100`, { token: bob.accessToken });
+    const inRoom = (list.body.notifications ?? []).filter((entry: any) => entry.room_id === roomId);
+    return inRoom.length === 5 ? inRoom : undefined;
+  });
+  assert.ok(notified.every((entry: any) => entry.read === false));
+  const badgeBefore = await unreadNotificationCount(server.app.db, bob.userId);
+
+  assert.equal((await postReceipt(bob, roomId, first, { thread_id: root })).status, 200);
+  const list = await request(server.url, 'GET', `/_matrix/client/v3/notifications?limit=100`, { token: bob.accessToken });
+  const readOf = new Map(list.body.notifications.filter((entry: any) => entry.room_id === roomId).map((entry: any) => [entry.event.event_id, entry.read]));
+  assert.equal(readOf.get(root), false, 'the root is in the main timeline: a thread receipt does not read it');
+  assert.equal(readOf.get(first), true);
+  assert.equal(readOf.get(mention), false, 'later in the thread');
+  assert.equal(await unreadNotificationCount(server.app.db, bob.userId), badgeBefore - 1, 'only the read reply leaves the badge');
 });

@@ -9,18 +9,6 @@ export interface UnreadCandidate {
   content: Record<string, unknown>;
 }
 
-/** The furthest event the user has acknowledged in a room: their newest read receipt (public or private, any thread). */
-export async function readReceiptPosition(db: Queryable, roomId: string, userId: string): Promise<number> {
-  const row = await db
-    .selectFrom('receipts')
-    .select((eb) => eb.fn.max<string | null>('event_stream_ordering').as('position'))
-    .where('room_id', '=', roomId)
-    .where('receipt_type', 'in', ['m.read', 'm.read.private'])
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return row?.position == null ? 0 : Number(row.position);
-}
-
 /** The room's newest unredacted events in (after, upTo], newest first, at most `limit`. */
 export async function unreadCandidates(db: Queryable, roomId: string, after: number, upTo: number, limit: number): Promise<UnreadCandidate[]> {
   const rows = await db

@@ -13,6 +13,7 @@ import * as channels from './0011-channels.ts';
 import * as adminAudit from './0012-admin-audit.ts';
 import * as appserviceEphemeral from './0013-appservice-ephemeral.ts';
 import * as slidingSync from './0014-sliding-sync.ts';
+import * as pushNotificationThreads from './0015-push-notification-threads.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012-admin-audit': adminAudit,
   '0013-appservice-ephemeral': appserviceEphemeral,
   '0014-sliding-sync': slidingSync,
+  '0015-push-notification-threads': pushNotificationThreads,
 };

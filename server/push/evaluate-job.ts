@@ -3,6 +3,7 @@ import { ignoredUsersOf } from '../accounts/account-data.ts';
 import type { Queryable } from '../storage/database.ts';
 import { announcePushPosition, eventsToEvaluate, insertNotifications, markPushEvaluated, pushersOfUser, pushProgress, type PushCandidate } from '../storage/queries/push.ts';
 import { currentStateEvents, joinedMembers } from '../storage/queries/room-state.ts';
+import { memberDisplayNames } from '../storage/queries/unread.ts';
 import { findUser } from '../storage/queries/users.ts';
 import type { PushNotificationRow } from '../storage/tables/push.ts';
 import type { PushAction, Ruleset } from './default-rules.ts';
@@ -82,6 +83,7 @@ async function evaluatePending(app: AppContext): Promise<void> {
           actions: actions!,
           highlight: highlights(actions),
           ts: Date.now(),
+          thread_id: threadOf(event.content),
         });
       }
     }
@@ -97,7 +99,7 @@ async function evaluatePending(app: AppContext): Promise<void> {
 class RecipientCache {
   declare readonly db: Queryable;
   readonly users = new Map<string, Promise<{ ruleset: Ruleset; displayName: string | undefined; ignored: ReadonlySet<string> }>>();
-  readonly rooms = new Map<string, Promise<{ members: string[]; levels: PowerLevels }>>();
+  readonly rooms = new Map<string, Promise<{ members: string[]; levels: PowerLevels; displayNames: Map<string, string | null> }>>();
   constructor(db: Queryable) {
     this.db = db;
   }
@@ -114,7 +116,8 @@ class RecipientCache {
     if (user.ignored.has(event.sender)) return undefined;
     const context: PushContext = {
       userId,
-      displayName: user.displayName,
+      // Spec: contains_display_name uses the user's display name in this room.
+      displayName: room.displayNames.has(userId) ? (room.displayNames.get(userId) ?? undefined) : user.displayName,
       memberCount: room.members.length,
       senderPowerLevel: levelOf(room.levels.users?.[event.sender], levelOf(room.levels.users_default, 0)),
       notificationLevel: (key) => levelOf(room.levels.notifications?.[key], 50),
@@ -139,10 +142,9 @@ class RecipientCache {
   private room(roomId: string) {
     let entry = this.rooms.get(roomId);
     if (!entry) {
-      entry = Promise.all([joinedMembers(this.db, roomId), currentStateEvents(this.db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])]).then(([members, [powerLevels]]) => ({
-        members,
-        levels: (powerLevels?.json.content ?? {}) as PowerLevels,
-      }));
+      entry = Promise.all([joinedMembers(this.db, roomId), currentStateEvents(this.db, roomId, [{ type: 'm.room.power_levels', state_key: '' }]), memberDisplayNames(this.db, roomId)]).then(
+        ([members, [powerLevels], displayNames]) => ({ members, levels: (powerLevels?.json.content ?? {}) as PowerLevels, displayNames }),
+      );
       this.rooms.set(roomId, entry);
     }
     return entry;
@@ -153,4 +155,10 @@ type PowerLevels = { users?: Record<string, unknown>; users_default?: unknown; n
 
 function levelOf(value: unknown, fallback: number): number {
   return typeof value === 'number' ? value : fallback;
+}
+
+/** The thread a notification belongs to, for threaded receipts: an `m.thread` reply's root, else 'main'. */
+function threadOf(content: Record<string, unknown>): string {
+  const relation = content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+  return relation?.rel_type === 'm.thread' && typeof relation.event_id === 'string' ? relation.event_id : 'main';
 }

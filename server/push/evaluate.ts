@@ -77,15 +77,29 @@ function conditionHolds(condition: Record<string, unknown>, event: PushEvent, co
   }
 }
 
-/** Dot-separated property paths, with `\.` for a literal dot (spec appendix). */
+/** Dot-separated property paths; a backslash escapes a literal dot or backslash in a name (spec appendix). */
 function propertyOf(event: PushEvent, key: string): unknown {
-  const parts = key.split(/(?<!\\)\./).map((part) => part.replace(/\\(.)/g, '$1'));
   let value: unknown = event;
-  for (const part of parts) {
+  for (const part of keyPath(key)) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
     value = (value as Record<string, unknown>)[part];
   }
   return value;
+}
+
+function keyPath(key: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < key.length; i++) {
+    const char = key[i];
+    if (char === '\\' && (key[i + 1] === '.' || key[i + 1] === '\\')) current += key[++i];
+    else if (char === '.') {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  parts.push(current);
+  return parts;
 }
 
 function isPrimitive(value: unknown): boolean {

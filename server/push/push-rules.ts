@@ -145,3 +145,32 @@ function checkConditions(conditions: unknown[]): Array<Record<string, unknown>> 
   }
   return conditions as Array<Record<string, unknown>>;
 }
+
+/**
+ * Room upgrades (as Synapse does): the user's rules for the old room apply to
+ * its replacement too. A `room` rule for it is copied under the new room's ID,
+ * and an override or underride rule whose ID names the old room and whose
+ * conditions match its `room_id` is copied with both renamed. Existing rules
+ * for the new room are left alone.
+ */
+export async function copyRoomPushRules(app: AppContext, userId: string, oldRoomId: string, newRoomId: string): Promise<void> {
+  await updateRuleset(app, userId, (ruleset) => {
+    for (const kind of ['override', 'room', 'underride'] as const) {
+      const own = ruleset[kind].filter((rule) => !rule.default);
+      const copies = own.flatMap((rule) => {
+        if (!rule.rule_id.includes(oldRoomId)) return [];
+        const matchesRoom = kind === 'room' || (rule.conditions ?? []).some((condition) => condition.kind === 'event_match' && condition.key === 'room_id' && condition.pattern === oldRoomId);
+        const ruleId = rule.rule_id.replaceAll(oldRoomId, newRoomId);
+        if (!matchesRoom || own.some((existing) => existing.rule_id === ruleId)) return [];
+        const conditions = rule.conditions?.map((condition) => (condition.key === 'room_id' && condition.pattern === oldRoomId ? { ...condition, pattern: newRoomId } : condition));
+        return [{ ...rule, rule_id: ruleId, ...(conditions ? { conditions } : {}) }];
+      });
+      if (copies.length === 0) continue;
+      const total = RULE_KINDS.reduce((count, k) => count + ruleset[k].filter((r) => !r.default).length, 0);
+      if (total + copies.length > MAX_USER_RULES) throw tooLarge(`You already have ${MAX_USER_RULES} push rules`);
+      // Each copy goes right after its original, so it keeps its rank.
+      const placed = own.flatMap((rule) => [rule, ...copies.filter((copy) => copy.rule_id === rule.rule_id.replaceAll(oldRoomId, newRoomId))]);
+      replaceOwnRules(ruleset, kind, placed);
+    }
+  });
+}

@@ -8,6 +8,7 @@ import { askAppservicesForUser } from '../appservices/queries.ts';
 import { domainOf, isValidUserId } from './identifiers.ts';
 import { sendEvent } from './persist-event.ts';
 import { restrictedJoinAuthoriser } from './restricted-join.ts';
+import { copyUserStateFromPredecessor } from './upgrade-follow-up.ts';
 
 /**
  * Membership changes a local user asks for. Each is one m.room.member event;
@@ -26,6 +27,8 @@ export async function joinRoom(app: AppContext, userId: string, roomId: string, 
   const authoriser = await restrictedJoinAuthoriser(app, roomId, userId);
   const authorised = authoriser === undefined ? {} : { join_authorised_via_users_server: authoriser };
   await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(app.db, userId)), ...reasonOf(reason), ...authorised } });
+  // Joining an upgraded room: one's tags, DM entry and push rules of the old room follow.
+  await copyUserStateFromPredecessor(app, userId, roomId);
 }
 
 /**

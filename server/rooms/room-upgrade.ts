@@ -3,7 +3,9 @@ import type { AppContext } from '../app-context.ts';
 import { ErrCode, MatrixError, forbidden, notFound } from '../errors.ts';
 import { currentStateEvents, findMembership } from '../storage/queries/room-state.ts';
 import { findRoom, insertRoom } from '../storage/queries/rooms.ts';
-import { movePublication, moveRoomAliases } from '../storage/queries/room-upgrade.ts';
+import { copyChannelPolicy, movePublication, moveRoomAliases } from '../storage/queries/room-upgrade.ts';
+import { PREVIEW_URLS_TYPE, RETENTION_TYPE } from '../channels/channel-policy.ts';
+import { copyUserStateFromPredecessor, linkParentSpacesToReplacement } from './upgrade-follow-up.ts';
 import type { EventRow } from '../storage/tables/rooms.ts';
 import { withTransaction } from '../storage/transaction.ts';
 import { profileContent } from './membership.ts';
@@ -11,8 +13,26 @@ import { appendEvent, finishAppends, lockRoomForAppend, type EventDraft, type Lo
 import { namedPowerLevel, powerLevelOf, requiredPowerLevel } from './power-levels.ts';
 import { isSupportedRoomVersion, roomVersionRules, SUPPORTED_ROOM_VERSIONS } from './room-versions.ts';
 
-/** Spec ("Room upgrades", server behaviour): the state that moves to the replacement room. */
-const TRANSFERRED_STATE = ['m.room.join_rules', 'm.room.history_visibility', 'm.room.guest_access', 'm.room.name', 'm.room.topic', 'm.room.avatar', 'm.room.encryption', 'm.room.server_acl', 'm.room.canonical_alias'];
+/**
+ * Spec ("Room upgrades", server behaviour): the state that moves to the
+ * replacement room; and the channel policy kept in state (previews,
+ * retention), so the new room keeps its policy.
+ */
+const TRANSFERRED_STATE = [
+  'm.room.join_rules',
+  'm.room.history_visibility',
+  'm.room.guest_access',
+  'm.room.name',
+  'm.room.topic',
+  'm.room.avatar',
+  'm.room.encryption',
+  'm.room.server_acl',
+  'm.room.canonical_alias',
+  PREVIEW_URLS_TYPE,
+  RETENTION_TYPE,
+];
+/** State kept under every state key (as Synapse does): a space's children and the room's parent spaces. Emptied (removed) links are not. */
+const TRANSFERRED_KEYED_STATE = new Set(['m.space.child', 'm.space.parent']);
 /** Spec: the old room's `events_default` and `invite` are raised to at least this (or users_default + 1). */
 const RESTRICTED_LEVEL = 50;
 
@@ -21,10 +41,14 @@ const RESTRICTED_LEVEL = 50;
  * room (so the auth rules decide who may upgrade: the tombstone level), a
  * replacement room whose create event names its `predecessor`, with the old
  * room's transferable state, power levels and bans; local aliases and the
- * directory listing move over; the old room's power levels are restricted
+ * directory listing and the channel policy row (allowed bots) move over;
+ * the old room's power levels are restricted
  * so ordinary members can no longer talk or invite there. If the upgrader
  * lacks the level for a state event in the new room, their level there is
- * raised for the copy and put back after, as Synapse does.
+ * raised for the copy and put back after, as Synapse does. Once committed,
+ * the upgrader's tags, DM entry and room push rules follow them (others'
+ * follow when they join), and parent spaces that list the old room list
+ * the new one where the upgrader may change them.
  */
 export async function upgradeRoom(app: AppContext, userId: string, oldRoomId: string, newVersion: string): Promise<string> {
   if (!isSupportedRoomVersion(newVersion)) {
@@ -53,10 +77,14 @@ export async function upgradeRoom(app: AppContext, userId: string, oldRoomId: st
     await moveRoomAliases(tx, oldRoomId, newRoomId);
     await transferState(userId, state, old.roomVersion, send);
     await movePublication(tx, oldRoomId, newRoomId);
+    await copyChannelPolicy(tx, oldRoomId, newRoomId);
     await restrictOldRoom(stateRow(state, 'm.room.power_levels')?.json.content ?? {}, sendOld);
     await finishAppends(tx, old);
     await finishAppends(tx, room);
   });
+  // After the upgrade is committed, and best effort: each writes in rooms or account data of its own.
+  await copyUserStateFromPredecessor(app, userId, newRoomId);
+  await linkParentSpacesToReplacement(app, userId, oldRoomId, newRoomId);
   return newRoomId;
 }
 
@@ -69,19 +97,22 @@ function stateRow(state: readonly EventRow[], type: string, stateKey = ''): Even
 /** Power levels, the transferable state and bans, into the new room; the upgrader's level raised meanwhile if it must be. */
 async function transferState(userId: string, state: readonly EventRow[], oldVersion: string, send: Send): Promise<void> {
   const powerLevels = stateRow(state, 'm.room.power_levels');
-  const transferred = TRANSFERRED_STATE.map((type) => stateRow(state, type)).filter((row): row is EventRow => row !== undefined);
+  const transferred = [
+    ...TRANSFERRED_STATE.map((type) => stateRow(state, type)).filter((row): row is EventRow => row !== undefined),
+    ...state.filter((row) => TRANSFERRED_KEYED_STATE.has(row.type) && Object.keys(row.json.content).length > 0),
+  ];
   const bans = state.filter((row) => row.type === 'm.room.member' && row.json.content.membership === 'ban' && row.state_key !== userId);
   const levels = powerLevels?.json.content ?? {};
   const needed = Math.max(
     requiredPowerLevel('m.room.power_levels', '', powerLevels?.json),
-    ...transferred.map((row) => requiredPowerLevel(row.type, '', powerLevels?.json)),
+    ...transferred.map((row) => requiredPowerLevel(row.type, row.state_key ?? '', powerLevels?.json)),
     bans.length > 0 ? namedPowerLevel('ban', powerLevels?.json) : 0,
   );
   const ownLevel = powerLevelOf(userId, powerLevels?.json, stateRow(state, 'm.room.create')?.json, oldVersion);
   const users = typeof levels.users === 'object' && levels.users !== null ? (levels.users as Record<string, unknown>) : {};
   const raised = ownLevel < needed;
   await send({ type: 'm.room.power_levels', stateKey: '', content: raised ? { ...levels, users: { ...users, [userId]: needed } } : levels });
-  for (const row of transferred) await send({ type: row.type, stateKey: '', content: row.json.content });
+  for (const row of transferred) await send({ type: row.type, stateKey: row.state_key ?? '', content: row.json.content });
   for (const row of bans) {
     const reason = typeof row.json.content.reason === 'string' ? { reason: row.json.content.reason } : {};
     await send({ type: 'm.room.member', stateKey: row.state_key!, content: { membership: 'ban', ...reason } });

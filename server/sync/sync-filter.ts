@@ -3,6 +3,8 @@ import type { Queryable } from '../storage/database.ts';
 import { findFilter } from '../storage/queries/user-filters.ts';
 import { invalidParam } from '../errors.ts';
 import { EventTypeFilterSchema, eventTypeMatcherOf, type EventTypeMatcher } from './event-type-filter.ts';
+import { rangeFilterOf, RoomEventFilterSchema, type RoomEventFilter } from '../rooms/room-event-filter.ts';
+import type { EventRange } from '../storage/queries/events.ts';
 
 /** Spec: the timeline limit a server picks when the filter names none (Synapse uses 10). */
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -20,8 +22,8 @@ export const FilterSchema = z.looseObject({
       rooms: z.array(z.string()).optional(),
       not_rooms: z.array(z.string()).optional(),
       include_leave: z.boolean().optional(),
-      timeline: z.looseObject({ limit: z.number().int().min(0).optional() }).optional(),
-      state: z.looseObject({ lazy_load_members: z.boolean().optional() }).optional(),
+      timeline: RoomEventFilterSchema.extend({ limit: z.number().int().min(0).optional(), unread_thread_notifications: z.boolean().optional() }).optional(),
+      state: RoomEventFilterSchema.optional(),
       ephemeral: EventTypeFilterSchema.optional(),
       account_data: EventTypeFilterSchema.optional(),
     })
@@ -30,8 +32,21 @@ export const FilterSchema = z.looseObject({
 
 export type FilterJson = z.output<typeof FilterSchema>;
 
+/** The timeline filter's conditions on events, applied in SQL by `eventsInRange`. */
+export type TimelineEventFilter = Pick<EventRange, 'types' | 'notTypes' | 'senders' | 'notSenders' | 'containsUrl'>;
+
 export interface SyncFilter {
   timelineLimit: number;
+  /** `room.timeline` types/senders/contains_url; empty when the client filters nothing. */
+  timelineEvents: TimelineEventFilter;
+  /** `room.state` types/senders, applied to the state section. */
+  state: RoomEventFilter;
+  /** `room.state.lazy_load_members`: members only of the timeline's senders (and the user), each sent once per device. */
+  lazyLoadMembers: boolean;
+  /** `room.state.include_redundant_members`: with lazy loading, resend members the device already has. */
+  includeRedundantMembers: boolean;
+  /** `room.timeline.unread_thread_notifications`: per-thread counts, and main-timeline-only `unread_notifications`. */
+  unreadThreadNotifications: boolean;
   includeLeave: boolean;
   rooms: ReadonlySet<string> | undefined;
   notRooms: ReadonlySet<string>;
@@ -46,6 +61,11 @@ export function syncFilterOf(filter: FilterJson): SyncFilter {
   const room = filter.room ?? {};
   return {
     timelineLimit: Math.min(room.timeline?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT),
+    timelineEvents: Object.fromEntries(Object.entries(rangeFilterOf(room.timeline ?? {})).filter(([, value]) => value !== undefined)),
+    state: room.state ?? {},
+    lazyLoadMembers: room.state?.lazy_load_members ?? false,
+    includeRedundantMembers: room.state?.include_redundant_members ?? false,
+    unreadThreadNotifications: room.timeline?.unread_thread_notifications ?? false,
     includeLeave: room.include_leave ?? false,
     rooms: room.rooms ? new Set(room.rooms) : undefined,
     notRooms: new Set(room.not_rooms ?? []),

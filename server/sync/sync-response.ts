@@ -9,6 +9,7 @@ export interface SyncRoom {
   ephemeral?: { events: unknown[] };
   account_data?: { events: unknown[] };
   unread_notifications?: Record<string, number>;
+  unread_thread_notifications?: Record<string, Record<string, number>>;
 }
 
 type StrippedState = { events: Array<Pick<ClientEvent, 'type' | 'state_key' | 'content' | 'sender'>> };

@@ -10,6 +10,7 @@ import { accountDataProvider } from './streams/account-data.ts';
 import { receiptsProvider } from './streams/receipts.ts';
 import { typingProvider } from './streams/typing.ts';
 import { presenceProvider } from './streams/presence.ts';
+import { fillUnreadCounts } from './streams/unread-fill.ts';
 
 /** One provider per stream, in token order. */
 const PROVIDERS: readonly StreamProvider[] = [roomEventsProvider, toDeviceProvider, deviceListsProvider, accountDataProvider, receiptsProvider, typingProvider, presenceProvider];
@@ -41,6 +42,7 @@ export async function sync(app: AppContext, caller: { userId: string; deviceId: 
       const response = new SyncResponseBuilder();
       const request: SyncRequest = { userId: caller.userId, deviceId: caller.deviceId, since, upTo, fullState: options.fullState, filter: options.filter };
       for (const provider of PROVIDERS) await provider.collect(app, request, response);
+      await fillUnreadCounts(app, request, response);
       const remaining = deadline - Date.now();
       if (!since || options.fullState || !response.isEmpty() || remaining <= 0) return response.toJSON(formatStreamToken(response.nextToken(upTo)));
       // Nothing yet: wait for a change above what we just read, then read again.

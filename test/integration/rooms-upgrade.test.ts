@@ -5,6 +5,7 @@ import { registerUser, request, type TestUser } from '../support/http.ts';
 import { assertEventMatchesSpec, assertMatchesSpec } from '../support/spec-schema.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { createRoom, putState, roomGet, roomPost, roomSnapshot, sendMessage } from '../support/rooms.ts';
+import { accountDataPath, putAccountData, userRequest } from '../support/user-data.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -132,4 +133,61 @@ test('upgrade refusals: under-powered, not a member, unsupported or missing vers
   assert.equal((await stateContent(bob, replacement, 'm.room.power_levels')).users[bob.userId], 60, 'the level bob had, after the copy');
   assert.equal((await stateContent(bob, replacement, 'm.room.name')).name, 'Delegated');
   assert.equal((await stateContent(bob, delegated, 'm.room.power_levels')).events_default ?? 0, 0, 'bob could not restrict the old room; the upgrade went ahead');
+});
+
+test('upgrade carries the users’ tags, DM entries and room push rules, the space links and the channel policy', async () => {
+  const dave = await registerUser(server.url, 'dave');
+  const oldRoom = await createRoom(server, alice, { preset: 'public_chat', name: 'Linked' });
+  assert.equal((await roomPost(server, dave, oldRoom, 'join')).status, 200);
+  const space = await createRoom(server, alice, { preset: 'public_chat', creation_content: { type: 'm.space' } });
+  const foreignSpace = await createRoom(server, mallory, { preset: 'public_chat', creation_content: { type: 'm.space' } });
+  for (const [user, spaceId] of [[alice, space], [mallory, foreignSpace]] as const) {
+    assert.equal((await putState(server, user, spaceId, 'm.space.child', oldRoom, { via: ['localhost'], suggested: true, order: 'b' })).status, 200);
+  }
+  assert.equal((await putState(server, alice, oldRoom, 'm.space.parent', space, { via: ['localhost'], canonical: true })).status, 200);
+  assert.equal((await putState(server, alice, oldRoom, 'org.matrix.room.preview_urls', '', { disable: false })).status, 200);
+  assert.equal((await putState(server, alice, oldRoom, 'm.room.retention', '', { max_lifetime: 86_400_000 })).status, 200);
+  await server.app.db.insertInto('channel_policies').values({ room_id: oldRoom, allowed_bots: JSON.stringify(['feeds']), updated_ts: 1 } as any).execute();
+
+  for (const user of [alice, dave]) await putAccountData(server, user, 'm.tag', { tags: { 'm.favourite': { order: 0.25 } } }, oldRoom);
+  await putAccountData(server, alice, 'm.direct', { [dave.userId]: [oldRoom] });
+  const pushRule = (user: TestUser, kind: string, ruleId: string, body: unknown) =>
+    request(server.url, 'PUT', `/_matrix/client/v3/pushrules/global/${kind}/${encodeURIComponent(ruleId)}`, { token: user.accessToken, body });
+  assert.equal((await pushRule(alice, 'room', oldRoom, { actions: [] })).status, 200);
+  assert.equal((await pushRule(alice, 'override', `quiet-${oldRoom}`, { actions: [], conditions: [{ kind: 'event_match', key: 'room_id', pattern: oldRoom }] })).status, 200);
+
+  const result = await upgrade(alice, oldRoom, { new_version: '11' });
+  assert.equal(result.status, 200, JSON.stringify(result.body));
+  const newRoom = result.body.replacement_room as string;
+
+  // The policy kept in state and in the channel row.
+  assert.deepEqual(await stateContent(alice, newRoom, 'org.matrix.room.preview_urls'), { disable: false });
+  assert.deepEqual(await stateContent(alice, newRoom, 'm.room.retention'), { max_lifetime: 86_400_000 });
+  const policy = await server.app.db.selectFrom('channel_policies').select('allowed_bots').where('room_id', '=', newRoom).executeTakeFirst();
+  assert.deepEqual(policy?.allowed_bots, ['feeds']);
+
+  // Space links: the parent is copied; the space alice runs lists the new room instead; mallory's space is not hers to change.
+  assert.deepEqual(await stateContent(alice, newRoom, 'm.space.parent', space), { via: ['localhost'], canonical: true });
+  assert.deepEqual(await stateContent(alice, space, 'm.space.child', newRoom), { via: ['localhost'], suggested: true, order: 'b' });
+  assert.deepEqual(await stateContent(alice, space, 'm.space.child', oldRoom), {});
+  assert.deepEqual(await stateContent(mallory, foreignSpace, 'm.space.child', oldRoom), { via: ['localhost'], suggested: true, order: 'b' });
+  assert.equal(await stateContent(mallory, foreignSpace, 'm.space.child', newRoom), undefined);
+
+  // The upgrader's own data follows at once.
+  const accountData = async (user: TestUser, type: string, roomId?: string) => (await userRequest(server, user, 'GET', accountDataPath(user.userId, type, roomId))).body;
+  assert.deepEqual(await accountData(alice, 'm.tag', newRoom), { tags: { 'm.favourite': { order: 0.25 } } });
+  assert.deepEqual(await accountData(alice, 'm.direct'), { [dave.userId]: [oldRoom, newRoom] });
+  const rules = (await request(server.url, 'GET', '/_matrix/client/v3/pushrules/', { token: alice.accessToken })).body.global;
+  assert.ok(rules.room.some((rule: any) => rule.rule_id === newRoom && rule.actions.length === 0), 'the room rule is copied');
+  const override = rules.override.find((rule: any) => rule.rule_id === `quiet-${newRoom}`);
+  assert.deepEqual(override?.conditions, [{ kind: 'event_match', key: 'room_id', pattern: newRoom }]);
+  assert.ok(rules.override.some((rule: any) => rule.rule_id === `quiet-${oldRoom}`), 'the old rule stays');
+
+  // Others' data follows when they join the new room, and only theirs.
+  assert.equal((await userRequest(server, dave, 'GET', accountDataPath(dave.userId, 'm.tag', newRoom))).status, 404);
+  assert.equal((await roomPost(server, dave, newRoom, 'join')).status, 200);
+  assert.deepEqual(await accountData(dave, 'm.tag', newRoom), { tags: { 'm.favourite': { order: 0.25 } } });
+  assert.equal((await userRequest(server, dave, 'GET', accountDataPath(dave.userId, 'm.direct'))).status, 404, 'dave had no DM entry to carry');
+  assert.equal((await roomPost(server, stranger, newRoom, 'join')).status, 200);
+  assert.equal((await userRequest(server, stranger, 'GET', accountDataPath(stranger.userId, 'm.tag', newRoom))).status, 404, 'a newcomer gets nothing');
 });

@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
 import { createRoom, roomPost, say, sendMessage, syncOnce } from '../support/rooms.ts';
 import { putAccountData } from '../support/user-data.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let server: TestServer;
 let alice: TestUser;
@@ -68,4 +69,37 @@ test('unread counts follow the user’s own push rules: a muted room counts noth
   const body = await syncOnce(server, dave);
   assert.deepEqual(unread(body, muted), { notification_count: 0, highlight_count: 0 });
   assert.deepEqual(unread(body, loud), { notification_count: 1, highlight_count: 1 });
+});
+
+test('contains_display_name uses the display name in the room, for counts and for /notifications', async () => {
+  const erin = await registerUser(server.url, 'erin');
+  const zoe = await registerUser(server.url, 'zoe', { displayname: 'Zephyr' });
+  const roomId = await createRoom(server, erin, { preset: 'public_chat' });
+  assert.equal((await roomPost(server, zoe, roomId, 'join')).status, 200);
+  const member = await request(server.url, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(zoe.userId)}`, {
+    token: zoe.accessToken,
+    body: { membership: 'join', displayname: 'Captain' },
+  });
+  assert.equal(member.status, 200, JSON.stringify(member.body));
+  await say(server, erin, roomId, 'hello Zephyr');
+  await say(server, erin, roomId, 'hello captain');
+  assert.deepEqual(unread(await syncOnce(server, zoe), roomId), { notification_count: 2, highlight_count: 1 }, 'only the in-room name highlights');
+  const highlighted = await waitFor('the push evaluation', async () => {
+    const list = await request(server.url, 'GET', '/_matrix/client/v3/notifications?only=highlight', { token: zoe.accessToken });
+    return list.body.notifications?.length > 0 ? list.body.notifications : undefined;
+  });
+  assert.deepEqual(highlighted.map((entry: any) => entry.event.content.body), ['hello captain']);
+});
+
+test('encrypted rooms: each m.room.encrypted event notifies (.m.rule.encrypted), never highlights, and the rule can be turned off', async () => {
+  const frank = await registerUser(server.url, 'frank');
+  const gina = await registerUser(server.url, 'gina');
+  const roomId = await createRoom(server, frank, { preset: 'public_chat', initial_state: [{ type: 'm.room.encryption', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
+  for (const user of [gina, alice]) assert.equal((await roomPost(server, user, roomId, 'join')).status, 200);
+  const ciphertext = { algorithm: 'm.megolm.v1.aes-sha2', sender_key: 'a2V5', ciphertext: 'gina @room', session_id: 'c2Vz', device_id: 'FRANK' };
+  for (const txn of ['e1', 'e2']) assert.equal((await sendMessage(server, frank, roomId, ciphertext, `${roomId}-${txn}`, 'm.room.encrypted')).status, 200);
+  assert.deepEqual(unread(await syncOnce(server, gina), roomId), { notification_count: 2, highlight_count: 0 });
+  const rule = `/_matrix/client/v3/pushrules/global/underride/.m.rule.encrypted/enabled`;
+  assert.equal((await request(server.url, 'PUT', rule, { token: gina.accessToken, body: { enabled: false } })).status, 200);
+  assert.deepEqual(unread(await syncOnce(server, gina), roomId), { notification_count: 0, highlight_count: 0 }, 'three members: the one-to-one rule does not apply');
 });

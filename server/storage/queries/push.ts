@@ -129,31 +129,33 @@ export async function eventsToEvaluate(db: Queryable, after: number, upTo: numbe
   return rows.map((row) => ({ ...row, stream_ordering: Number(row.stream_ordering), content: (row.content ?? {}) as Record<string, unknown> }));
 }
 
+/** SQL: the thread of event `e` ('main' unless it is an `m.thread` reply). */
+const THREAD_OF_EVENT = sql`coalesce(CASE WHEN e.json->'content'->'m.relates_to'->>'rel_type' = 'm.thread' THEN e.json->'content'->'m.relates_to'->>'event_id' END, 'main')`;
+
 /**
  * The badge count (Push Gateway `counts.unread`): the user's notifications in
- * rooms they are joined to, after their read receipt and their own latest event in each room.
+ * rooms they are joined to, after their unthreaded read receipt and the
+ * receipt of the notification's thread, and after their own latest event in
+ * the same thread (in the main timeline: anywhere), as unread counts do.
  */
 export async function unreadNotificationCount(db: Queryable, userId: string): Promise<number> {
   const result = await sql<{ count: string }>`SELECT count(*) AS count FROM push_notifications n
       JOIN room_memberships m ON m.room_id = n.room_id AND m.user_id = n.user_id AND m.membership = 'join'
       WHERE n.user_id = ${userId}
         AND n.stream_ordering > coalesce((SELECT max(r.event_stream_ordering) FROM receipts r
-          WHERE r.room_id = n.room_id AND r.user_id = n.user_id AND r.receipt_type IN ('m.read', 'm.read.private')), 0)
-        -- As in unread counts, one's own later event marks what came before it read.
-        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = n.room_id AND e.stream_ordering > n.stream_ordering AND e.sender = n.user_id)`.execute(db);
+          WHERE r.room_id = n.room_id AND r.user_id = n.user_id AND r.receipt_type IN ('m.read', 'm.read.private')
+            AND r.thread_id IN ('', n.thread_id)), 0)
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = n.room_id AND e.stream_ordering > n.stream_ordering AND e.sender = n.user_id
+          AND ${THREAD_OF_EVENT} IN ('main', n.thread_id))`.execute(db);
   return Number(result.rows[0]?.count ?? 0);
 }
 
-/** The user's newest event in a room after `after` (their own event counts as read up to it), or `after`. */
-export async function ownLatestPositionAfter(db: Queryable, roomId: string, userId: string, after: number): Promise<number> {
-  const row = await db
-    .selectFrom('events')
-    .select((eb) => eb.fn.max<string | null>('stream_ordering').as('position'))
-    .where('room_id', '=', roomId)
-    .where('stream_ordering', '>', after)
-    .where('sender', '=', userId)
-    .executeTakeFirst();
-  return row?.position == null ? after : Number(row.position);
+/** The user's own events in a room after `after`: position and thread, for the `read` flags of /notifications. */
+export async function ownEventThreadsAfter(db: Queryable, roomId: string, userId: string, after: number): Promise<Array<{ stream_ordering: number; thread_id: string }>> {
+  const result = await sql<{ stream_ordering: string; thread_id: string }>`SELECT e.stream_ordering, ${THREAD_OF_EVENT} AS thread_id FROM events e
+      WHERE e.room_id = ${roomId} AND e.sender = ${userId} AND e.stream_ordering > ${after}
+      ORDER BY e.stream_ordering DESC LIMIT 1000`.execute(db);
+  return result.rows.map((row) => ({ stream_ordering: Number(row.stream_ordering), thread_id: row.thread_id }));
 }
 
 export async function deleteNotificationsBefore(db: Queryable, ts: number): Promise<number> {

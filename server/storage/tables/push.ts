@@ -29,6 +29,8 @@ export interface PushNotificationsTable {
   actions: unknown[];
   highlight: boolean;
   ts: number;
+  /** 'main', or the root event ID of the thread the event is a reply in. */
+  thread_id: Generated<string>;
 }
 
 /** One row: the newest visible room-event position announced, and how far push evaluation has got. */

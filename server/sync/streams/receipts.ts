@@ -1,7 +1,7 @@
 import { receiptsBetween } from '../../storage/queries/receipts.ts';
 import type { ReceiptRow } from '../../storage/tables/user-data.ts';
 import type { StreamProvider } from './provider.ts';
-import { unreadCounts } from '../unread-counts.ts';
+import { unreadSections } from '../unread-counts.ts';
 import { emptyTimelinePrevBatch, ignoredUsers, joinedRoomIds, unreadSetup } from './request-scope.ts';
 
 /** Private read receipts are shown only to the user who sent them. */
@@ -37,7 +37,8 @@ export const receiptsProvider: StreamProvider = {
     }
     // The user's own receipt moved (perhaps from another device): the room's unread counts changed with it.
     for (const roomId of new Set(rows.filter((row) => row.user_id === request.userId).map((row) => row.room_id))) {
-      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).unread_notifications = await unreadCounts(app.db, roomId, request.upTo.room, await unreadSetup(app, request));
+      const unread = await unreadSections(app.db, roomId, request.upTo.room, await unreadSetup(app, request), request.filter.unreadThreadNotifications);
+      Object.assign(response.joinedRoom(roomId, emptyTimelinePrevBatch(request)), unread);
     }
   },
 };

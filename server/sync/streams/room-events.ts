@@ -10,8 +10,9 @@ import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
 import { ignoredUsers, unreadSetup } from './request-scope.ts';
-import { unreadCounts } from '../unread-counts.ts';
+import { unreadSections } from '../unread-counts.ts';
 import { findEvent } from '../../storage/queries/events.ts';
+import { filterStateSection, stateBesideFilteredTimeline, timelineIsFiltered } from '../state-section-filter.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -40,8 +41,10 @@ export const roomEventsProvider: StreamProvider = {
       const newlyJoined = since === undefined || (changed!.has(row.room_id) && !(await wasJoinedAt(app.db, row.room_id, request.userId, since)));
       if (!newlyJoined && !request.fullState && !withNewEvents?.has(row.room_id)) return undefined;
       const room = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
-      const unread = await unreadCounts(app.db, row.room_id, upTo, await unreadSetup(app, request));
-      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
+      // New events the timeline filter left out, and no state for them: nothing to tell.
+      if (!newlyJoined && !request.fullState && timelineIsFiltered(request) && room.timeline.events.length === 0 && room.state.events.length === 0) return undefined;
+      const unread = await unreadSections(app.db, row.room_id, upTo, await unreadSetup(app, request), request.filter.unreadThreadNotifications);
+      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, ...unread };
     });
     joined.forEach((row, i) => sections[i] && response.join.set(row.room_id, sections[i]));
 
@@ -67,7 +70,7 @@ export const roomEventsProvider: StreamProvider = {
  */
 async function roomSection(app: AppContext, request: SyncRequest, roomId: string, after: number | undefined, upTo: number): Promise<SyncRoom> {
   const limit = request.filter.timelineLimit;
-  const newestFirst = await eventsInRange(app.db, { roomId, after: after ?? 0, upTo, direction: 'backwards', limit: limit + 1 });
+  const newestFirst = await eventsInRange(app.db, { roomId, after: after ?? 0, upTo, direction: 'backwards', limit: limit + 1, ...request.filter.timelineEvents });
   const limited = newestFirst.length > limit;
   const rows = newestFirst.slice(0, limit).reverse();
   const timelineStart = rows.length > 0 ? rows[0].stream_ordering - 1 : upTo;
@@ -76,12 +79,14 @@ async function roomSection(app: AppContext, request: SyncRequest, roomId: string
   const visible = (await filterVisibleEvents(app.db, request.userId, roomId, rows)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
 
   let stateRows: EventRow[];
-  if (after === undefined || request.fullState) stateRows = await stateEventsAt(app.db, roomId, timelineStart);
+  if (timelineIsFiltered(request)) stateRows = await stateBesideFilteredTimeline(app, roomId, request.fullState ? undefined : after, upTo, visible);
+  else if (after === undefined || request.fullState) stateRows = await stateEventsAt(app.db, roomId, timelineStart);
   else if (!limited) stateRows = [];
   else stateRows = await stateEventsAt(app.db, roomId, timelineStart, { pairs: await stateChangedBetween(app.db, roomId, after, timelineStart) });
 
   const viewer = { userId: request.userId, deviceId: request.deviceId };
   const timeline: ClientEvent[] = await toClientEvents(app.db, visible, viewer, false);
+  stateRows = await filterStateSection(app, request, roomId, stateRows, visible, timelineStart);
   const state: ClientEvent[] = await toClientEvents(app.db, stateRows, viewer, false);
   return { timeline: { events: timeline, limited, prev_batch: formatRoomPosition(timelineStart) }, state: { events: state } };
 }

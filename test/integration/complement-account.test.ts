@@ -305,3 +305,21 @@ test('TestKeysQueryWithDeviceIDAsObjectFails', async () => {
   const result = await clientOf(server, user).post('v3/keys/query', { device_keys: { [user.userId]: { device_id: true } } });
   expectStatus(result, 400, 'M_BAD_JSON');
 });
+
+test('TestRegistration (shared secret)', async (t) => {
+  await t.test('POST /_synapse/admin/v1/register admin with shared secret', async () => {
+    const admin = await registerUser(server.url, 'ss_admin', { admin: true });
+    assert.equal(admin.userId, '@ss_admin:localhost');
+  });
+  await t.test('POST /_synapse/admin/v1/register with shared secret', async () => {
+    const user = await registerUser(server.url, 'ss_user');
+    expectStatus(await clientOf(server, user).get('v3/account/whoami'), 200);
+  });
+  await t.test('POST /_synapse/admin/v1/register with shared secret disallows symbols', async () => {
+    await assert.rejects(registerUser(server.url, 'bad!user'), /M_INVALID_USERNAME/);
+  });
+  await t.test('POST /_synapse/admin/v1/register with shared secret downcases capitals', async () => {
+    const user = await registerUser(server.url, 'SS_Upper');
+    assert.equal(user.userId, '@ss_upper:localhost');
+  });
+});

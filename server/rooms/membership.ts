@@ -7,6 +7,7 @@ import { findUser } from '../storage/queries/users.ts';
 import { askAppservicesForUser } from '../appservices/queries.ts';
 import { domainOf, isValidUserId } from './identifiers.ts';
 import { sendEvent } from './persist-event.ts';
+import { restrictedJoinAuthoriser } from './restricted-join.ts';
 
 /**
  * Membership changes a local user asks for. Each is one m.room.member event;
@@ -21,7 +22,14 @@ export async function joinRoom(app: AppContext, userId: string, roomId: string, 
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
   const current = await findMembership(app.db, roomId, userId);
   if (current?.membership === 'join') return;
-  const content = { ...(await profileContent(app.db, userId)), ...customMemberContent(customContent), membership: 'join', ...reasonOf(reason) };
+  const authoriser = current?.membership === 'invite' ? undefined : await restrictedJoinAuthoriser(app, roomId, userId);
+  const content = {
+    ...(await profileContent(app.db, userId)),
+    ...customMemberContent(customContent),
+    membership: 'join',
+    ...reasonOf(reason),
+    ...(authoriser ? { join_authorised_via_users_server: authoriser } : {}),
+  };
   await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content });
 }
 

@@ -89,3 +89,16 @@ test('TestMediaWithoutFileName', async (t) => {
     assert.equal((await downloadName(mxc, '', true)).name, undefined);
   });
 });
+
+test('TestMediaFilenames / Unicode / Will serve safe media types with parameters as inline', async (t) => {
+  for (const authenticated of [false, true]) {
+    await t.test(authenticated ? 'via /_matrix/client/v1/media/download' : 'legacy endpoint', async () => {
+      const result = await uploadBytes(server, alice, png, { contentType: 'Text/Plain; charset=utf-8' });
+      assert.equal(result.status, 200);
+      assert.equal((await downloadName(result.body.content_uri, '', authenticated)).type, 'inline');
+    });
+  }
+  await t.test('Will serve safe media types as inline (legacy endpoint)', async () => {
+    assert.equal((await downloadName(await upload(), '', false)).type, 'inline');
+  });
+});

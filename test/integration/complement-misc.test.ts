@@ -27,13 +27,15 @@ const room = (roomId: string, rest: string) => `v3/rooms/${seg(roomId)}/${rest}`
 const knock = (user: TestUser, roomId: string, body: unknown = { reason: 'Let me in' }) => as(user).post(`v3/knock/${seg(roomId)}`, body);
 const membershipOf = async (roomId: string, userId: string) => (await as(alice).get(room(roomId, `state/m.room.member/${seg(userId)}`))).body.membership;
 
-test('TestKnocking', async (t) => {
+for (const joinRule of ['knock', 'knock_restricted']) {
+test(joinRule === 'knock' ? 'TestKnocking' : 'TestKnockingInMSC3787Room (knock_restricted)', async (t) => {
+  const bob = await registerUser(server.url, `knocker_${joinRule}`);
   const roomId = await createRoom(server, alice, { preset: 'private_chat', room_version: '10' });
   await t.test("Knocking on a room with a join rule other than 'knock' should fail", async () => {
     expectStatus(await knock(bob, roomId), 403, 'M_FORBIDDEN');
   });
   await t.test("Change the join rule of a room from 'invite' to 'knock'", async () => {
-    expectStatus(await as(alice).put(room(roomId, 'state/m.room.join_rules/'), { join_rule: 'knock' }), 200);
+    expectStatus(await as(alice).put(room(roomId, 'state/m.room.join_rules/'), { join_rule: joinRule, ...(joinRule === 'knock_restricted' ? { allow: [] } : {}) }), 200);
   });
   await t.test("Attempting to join a room with join rule 'knock' without an invite should fail", async () => {
     expectStatus(await as(bob).post(`v3/join/${seg(roomId)}`), 403, 'M_FORBIDDEN');
@@ -81,6 +83,7 @@ test('TestKnocking', async (t) => {
     expectStatus(await knock(bob, roomId), 403, 'M_FORBIDDEN');
   });
 });
+}
 
 test('TestKnockRoomsInPublicRoomsDirectory', async () => {
   const roomId = await createRoom(server, alice, { preset: 'private_chat', room_version: '10', visibility: 'public' });
@@ -88,6 +91,36 @@ test('TestKnockRoomsInPublicRoomsDirectory', async () => {
   const listed = (await as(bob).get('v3/publicRooms')).body.chunk.find((r: any) => r.room_id === roomId);
   assert.equal(listed?.join_rule, 'knock');
 });
+
+for (const joinRule of ['restricted', 'knock_restricted']) {
+test(joinRule === 'restricted' ? 'TestRestrictedRoomsLocalJoin' : 'TestRestrictedRoomsLocalJoinInMSC3787Room (knock_restricted)', async (t) => {
+  const charlie = await registerUser(server.url, `joiner_${joinRule}`);
+  const allowedRoom = await createRoom(server, alice, { preset: 'public_chat', name: 'Allowed Room' });
+  const roomId = await createRoom(server, alice, {
+    preset: 'public_chat', name: 'Room', room_version: '10',
+    initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: joinRule, allow: [{ type: 'm.room_membership', room_id: allowedRoom, via: ['localhost'] }] } }],
+  });
+  await t.test('Join should fail initially', async () => {
+    expectStatus(await as(charlie).post(`v3/join/${seg(roomId)}`), 403, 'M_FORBIDDEN');
+  });
+  await t.test('Join should succeed when joined to allowed room', async () => {
+    expectStatus(await as(charlie).post(`v3/join/${seg(allowedRoom)}`), 200);
+    expectStatus(await as(charlie).post(`v3/join/${seg(roomId)}`), 200);
+    const member = (await as(charlie).get(room(roomId, `state/m.room.member/${seg(charlie.userId)}`))).body;
+    assert.equal(member.join_authorised_via_users_server, alice.userId);
+    expectStatus(await as(charlie).put(room(roomId, `state/m.room.member/${seg(charlie.userId)}`), { membership: 'join', displayname: 'Charlie', join_authorised_via_users_server: 'unused' }), 200);
+  });
+  await t.test('Join should fail when left allowed room', async () => {
+    expectStatus(await as(charlie).post(room(roomId, 'leave')), 200);
+    expectStatus(await as(charlie).post(room(allowedRoom, 'leave')), 200);
+    expectStatus(await as(charlie).post(`v3/join/${seg(roomId)}`), 403, 'M_FORBIDDEN');
+  });
+  await t.test('Join should succeed when invited', async () => {
+    expectStatus(await as(alice).post(room(roomId, 'invite'), { user_id: charlie.userId }), 200);
+    expectStatus(await as(charlie).post(`v3/join/${seg(roomId)}`), 200);
+  });
+});
+}
 
 test('TestRoomSummaryAllowedRoomIDs', async (t) => {
   const space = await createRoom(server, alice, { preset: 'public_chat', creation_content: { type: 'm.space' } });
@@ -128,4 +161,32 @@ test('TestUnknownEndpoints', async (t) => {
     await unknown('/_matrix/key/unknown');
     await unknown('/_matrix/key/v2/unknown');
   });
+});
+
+test('TestClientSpacesSummary / redact link', async () => {
+  const root = await createRoom(server, alice, { preset: 'public_chat', creation_content: { type: 'm.space' } });
+  const kept = await createRoom(server, alice, { preset: 'public_chat' });
+  const removed = await createRoom(server, alice, { preset: 'public_chat' });
+  for (const child of [kept, removed]) expectStatus(await as(alice).put(room(root, `state/m.space.child/${seg(child)}`), { via: ['localhost'] }), 200);
+  expectStatus(await as(alice).put(room(root, `state/m.space.child/${seg(removed)}`), {}), 200);
+  const result = await as(alice).get(`v1/rooms/${seg(root)}/hierarchy`);
+  expectStatus(result, 200);
+  assert.deepEqual(result.body.rooms.map((r: any) => r.room_id).sort(), [root, kept].sort());
+  const rootEntry = result.body.rooms.find((r: any) => r.room_id === root);
+  assert.deepEqual(rootEntry.children_state.map((e: any) => e.state_key), [kept]);
+});
+
+test('TestSearch / Search results with rank/recent ordering do not include redacted events', async (t) => {
+  const roomId = await createRoom(server, alice);
+  const eventId = (await as(alice).put(room(roomId, 'send/m.room.message/search1'), { msgtype: 'm.text', body: 'redactable needle' })).body.event_id;
+  await as(alice).put(room(roomId, 'send/m.room.message/search2'), { msgtype: 'm.text', body: 'kept needle' });
+  expectStatus(await as(alice).put(room(roomId, `redact/${seg(eventId)}/r1`), {}), 200);
+  for (const order of ['rank', 'recent']) {
+    await t.test(order, async () => {
+      const result = await as(alice).post('v3/search', { search_categories: { room_events: { search_term: 'needle', order_by: order, filter: { rooms: [roomId] } } } });
+      expectStatus(result, 200);
+      const bodies = result.body.search_categories.room_events.results.map((r: any) => r.result.content.body);
+      assert.deepEqual(bodies, ['kept needle']);
+    });
+  }
 });

@@ -7,6 +7,7 @@ import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.t
 import { assertCanonicalAliasesPointHere } from '../../rooms/aliases.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
 import { unchangedStateEventId } from '../../rooms/repeated-state.ts';
+import { withoutNeedlessAuthoriser } from '../../rooms/restricted-join.ts';
 import { joinedMemberProfiles, roomMembers, roomState, roomStateEvent } from '../../rooms/room-read.ts';
 import { parseRoomPosition } from '../../sync/stream-token.ts';
 import { EventContent, EventType, RoomId, RoomParams } from './room-params.ts';
@@ -41,9 +42,10 @@ export function mountRoomState(router: Router, app: AppContext): void {
     await consumeMessageRate(app, caller);
     const originServerTs = massagedTimestamp(caller, query);
     if (params.eventType === 'm.room.canonical_alias') await assertCanonicalAliasesPointHere(app, params.roomId, body);
-    const unchanged = await unchangedStateEventId(app, params.roomId, caller.userId, params.eventType, params.stateKey, body);
+    const content = params.eventType === 'm.room.member' && params.stateKey === caller.userId ? await withoutNeedlessAuthoriser(app, params.roomId, caller.userId, body) : body;
+    const unchanged = await unchangedStateEventId(app, params.roomId, caller.userId, params.eventType, params.stateKey, content);
     if (unchanged) return { event_id: unchanged };
-    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body, originServerTs });
+    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content, originServerTs });
     return { event_id: event.event_id };
   });
 

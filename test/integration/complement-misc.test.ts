@@ -190,3 +190,56 @@ test('TestSearch / Search results with rank/recent ordering do not include redac
     });
   }
 });
+
+test('TestUploadKeyIdempotency and TestUploadKeyIdempotencyOverlap', async (t) => {
+  const { testDevice } = await import('../support/e2ee-keys.ts');
+  const counts = async (user: TestUser, body: Record<string, unknown>) => {
+    const result = await as(user).post('v3/keys/upload', body);
+    expectStatus(result, 200);
+    return result.body.one_time_key_counts.signed_curve25519 ?? 0;
+  };
+  await t.test('TestUploadKeyIdempotency', async () => {
+    const user = await registerUser(server.url, 'keys_idempotent');
+    const device = testDevice(user.userId, user.deviceId);
+    const body = { device_keys: device.deviceKeys, one_time_keys: device.oneTimeKeys(2) };
+    assert.equal(await counts(user, body), 2);
+    assert.equal(await counts(user, body), 2);
+  });
+  await t.test('TestUploadKeyIdempotencyOverlap', async () => {
+    const user = await registerUser(server.url, 'keys_overlap');
+    const device = testDevice(user.userId, user.deviceId);
+    const keys = device.oneTimeKeys(4);
+    const ids = Object.keys(keys);
+    const pick = (from: number, to: number) => Object.fromEntries(ids.slice(from, to).map((id) => [id, keys[id]]));
+    assert.equal(await counts(user, { device_keys: device.deviceKeys, one_time_keys: pick(0, 3) }), 3);
+    assert.equal(await counts(user, { device_keys: device.deviceKeys, one_time_keys: pick(1, 4) }), 4);
+  });
+});
+
+test('TestPublicRooms', async (t) => {
+  await t.test('Can search public room list', async () => {
+    const roomId = await createRoom(server, alice, { visibility: 'public', preset: 'public_chat', name: 'Test Name', topic: 'Test Topic Wombles' });
+    const result = await as(alice).post('v3/publicRooms', { filter: { generic_search_term: 'wombles' } });
+    expectStatus(result, 200);
+    assert.deepEqual(result.body.chunk.map((r: any) => r.room_id), [roomId]);
+  });
+  await t.test('Name/topic keys are correct', async () => {
+    const cases = [
+      ['publicroomalias_no_name', '', ''], ['publicroomalias_with_name', 'name_1', ''], ['publicroomalias_with_topic', '', 'topic_1'],
+      ['publicroomalias_with_name_topic', 'name_2', 'topic_2'], ['publicroom_with_unicode_chars_name', 'un nom français', ''],
+      ['publicroom_with_unicode_chars_topic', '', 'un topic à la française'], ['publicroom_with_unicode_chars_name_topic', 'un nom français', 'un topic à la française'],
+    ];
+    const ids = new Map<string, string[]>();
+    for (const [alias, name, topic] of cases) {
+      const roomId = await createRoom(server, alice, { visibility: 'public', preset: 'public_chat', room_alias_name: alias, ...(name ? { name } : {}), ...(topic ? { topic } : {}) });
+      ids.set(roomId, [name, topic]);
+    }
+    const chunk = (await as(alice).get('v3/publicRooms?limit=100')).body.chunk;
+    for (const [roomId, [name, topic]] of ids) {
+      const listed = chunk.find((r: any) => r.room_id === roomId);
+      assert.ok(listed, roomId);
+      assert.equal(listed.name, name || undefined);
+      assert.equal(listed.topic, topic || undefined);
+    }
+  });
+});

@@ -44,6 +44,30 @@ export async function createAlias(app: AppContext, userId: string, alias: string
   }
 }
 
+/**
+ * The aliases an `m.room.canonical_alias` event names (spec: "m.room.canonical_alias"):
+ * each must be a valid alias (M_INVALID_PARAM), and each of this server's must
+ * exist and point to this room (M_BAD_ALIAS). Other servers' aliases cannot be
+ * checked without federation and are taken as they are.
+ */
+export async function assertCanonicalAliasesPointHere(app: AppContext, roomId: string, content: Record<string, unknown>): Promise<void> {
+  const named: unknown[] = [];
+  if (content.alias !== undefined && content.alias !== null) named.push(content.alias);
+  if (content.alt_aliases !== undefined) {
+    if (!Array.isArray(content.alt_aliases)) throw invalidParam('alt_aliases must be a list of room aliases');
+    named.push(...content.alt_aliases);
+  }
+  for (const alias of named) {
+    if (typeof alias !== 'string' || !/^#[^:\s]+:.+$/.test(alias) || Buffer.byteLength(alias) > MAX_IDENTIFIER_BYTES) {
+      throw invalidParam(`${JSON.stringify(alias)} is not a valid room alias`);
+    }
+    if (domainOf(alias) !== app.config.server_name) continue;
+    if ((await findRoomIdByAlias(app.db, alias)) !== roomId) {
+      throw new MatrixError(ErrCode.BAD_ALIAS, `Room alias ${alias} does not point to this room`);
+    }
+  }
+}
+
 export async function lookUpAlias(app: AppContext, alias: string): Promise<{ room_id: string; servers: string[] }> {
   parseRoomAlias(alias, app.config.server_name);
   const row = (await findAlias(app.db, alias)) ?? ((await askAppservicesForAlias(app, alias)) ? await findAlias(app.db, alias) : undefined);

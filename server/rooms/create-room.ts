@@ -107,7 +107,10 @@ async function sendInitialEvents(tx: Tx, input: InitialEvents): Promise<void> {
   }
   for (const state of request.initial_state ?? []) await send({ type: state.type, stateKey: state.state_key ?? '', content: state.content });
   if (request.name !== undefined) await send({ type: 'm.room.name', stateKey: '', content: { name: request.name } });
-  if (request.topic !== undefined) await send({ type: 'm.room.topic', stateKey: '', content: { topic: request.topic } });
+  // The plain topic is also given in its rich form (m.topic), as clients now read it.
+  if (request.topic !== undefined) {
+    await send({ type: 'm.room.topic', stateKey: '', content: { topic: request.topic, 'm.topic': { 'm.text': [{ body: request.topic, mimetype: 'text/plain' }] } } });
+  }
   for (const userId of invitees) {
     const content = { membership: 'invite', ...(await profileContent(tx, userId)), ...(request.is_direct ? { is_direct: true } : {}) };
     await send({ type: 'm.room.member', stateKey: userId, content });

@@ -19,16 +19,32 @@ import { copyUserStateFromPredecessor } from './upgrade-follow-up.ts';
 export type MembershipAction = 'invite' | 'kick' | 'ban' | 'unban';
 
 /** Join a room by ID. Joining a room one is already in changes nothing. */
-export async function joinRoom(app: AppContext, userId: string, roomId: string, reason?: string): Promise<void> {
+export async function joinRoom(app: AppContext, userId: string, roomId: string, reason?: string, customContent: Record<string, unknown> = {}): Promise<void> {
   if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
   const current = await findMembership(app.db, roomId, userId);
   if (current?.membership === 'join') return;
   // A restricted room (e.g. a channel open to a space's members) needs a resident who vouches for the join.
   const authoriser = await restrictedJoinAuthoriser(app, roomId, userId);
-  const authorised = authoriser === undefined ? {} : { join_authorised_via_users_server: authoriser };
-  await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content: { membership: 'join', ...(await profileContent(app.db, userId)), ...reasonOf(reason), ...authorised } });
+  const content = {
+    ...(await profileContent(app.db, userId)),
+    ...customMemberContent(customContent),
+    membership: 'join',
+    ...reasonOf(reason),
+    ...(authoriser === undefined ? {} : { join_authorised_via_users_server: authoriser }),
+  };
+  await sendEvent(app, roomId, { sender: userId, type: 'm.room.member', stateKey: userId, content });
   // Joining an upgraded room: one's tags, DM entry and push rules of the old room follow.
   await copyUserStateFromPredecessor(app, userId, roomId);
+}
+
+/**
+ * Extra fields of a join request body go into the member event, as Synapse
+ * does (a per-room display name at join, custom keys); the fields the server
+ * sets or the spec defines for the request itself are not taken from it.
+ */
+export function customMemberContent(body: Record<string, unknown>): Record<string, unknown> {
+  const { reason: _reason, membership: _membership, third_party_signed: _signed, join_authorised_via_users_server: _via, ...rest } = body;
+  return rest;
 }
 
 /**

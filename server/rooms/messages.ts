@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-context.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { forbidden } from '../errors.ts';
 import { eventsInRange, findEvent } from '../storage/queries/events.ts';
 import { stateEventsAt } from '../storage/queries/room-state.ts';
 import { findRoom } from '../storage/queries/rooms.ts';
@@ -31,7 +31,8 @@ export interface MessagesQuery {
  * `lazy_load_members`, `state` carries the member events of the chunk's senders.
  */
 export async function paginateRoom(app: AppContext, viewer: Viewer, roomId: string, query: MessagesQuery): Promise<{ chunk: ClientEvent[]; start: string; end?: string; state?: ClientEvent[] }> {
-  if (!(await findRoom(app.db, roomId))) throw notFound(`Room ${roomId} is not known to this server`);
+  // An unknown room answers as a room one is not in does (403), revealing nothing.
+  if (!(await findRoom(app.db, roomId))) throw forbidden(`You are not a member of room ${roomId}`);
   const limit = await requireReadableRoom(app, viewer.userId, roomId);
   const newest = app.roomEvents.currentPosition();
   const backwards = query.direction === 'b';

@@ -69,3 +69,15 @@ export async function restrictedJoinAuthoriser(app: AppContext, roomId: string, 
   if (!authoriser) throw forbidden(`Nobody in ${roomId} may invite, so the join cannot be authorised`);
   return authoriser;
 }
+
+/**
+ * A member already joined who re-sends their join (a per-room name change)
+ * needs no authoriser; a `join_authorised_via_users_server` they copy along
+ * is dropped, as Synapse does, rather than failing the signature rule.
+ */
+export async function withoutNeedlessAuthoriser(app: AppContext, roomId: string, userId: string, content: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (content.membership !== 'join' || !('join_authorised_via_users_server' in content)) return content;
+  if ((await findMembership(app.db, roomId, userId))?.membership !== 'join') return content;
+  const { join_authorised_via_users_server: _dropped, ...rest } = content;
+  return rest;
+}

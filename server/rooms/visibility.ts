@@ -13,7 +13,8 @@ import type { EventRow } from '../storage/tables/rooms.ts';
  *
  * The visibility and the user's membership are those in force at each event
  * (the visibility set before it, the membership including it, so one's own
- * join is visible), read from the state history of just those two keys.
+ * join is visible), read from the state history of just those two keys. One's
+ * own membership events are always visible.
  */
 
 /** How far into a room a user can read: everything, or up to the position where they left. */
@@ -49,6 +50,9 @@ export async function filterVisibleEvents<T extends Pick<EventRow, 'stream_order
     const historyVisibility = visibility ? String((visibility.content as Record<string, unknown>)?.history_visibility ?? 'shared') : 'shared';
     if (historyVisibility === 'world_readable') return true;
     if (row.stream_ordering > limit.upTo || limit.forgotten) return false;
+    // One's own membership changes are always one's to see (a leave from a `joined` room
+    // included, as Synapse does), so a client sees the room it left go.
+    if (membershipChanges.some((change) => change.stream_ordering === row.stream_ordering)) return true;
     const membership = membershipOf(lastBefore(membershipChanges, row.stream_ordering, true)?.content);
     if (membership === 'join') return true;
     if (historyVisibility === 'invited' && membership === 'invite') return true;

@@ -14,14 +14,14 @@ const RoomOrAliasParams = z.object({ roomIdOrAlias: z.string().min(1).max(255) }
 export function mountMembership(router: Router, app: AppContext): void {
   /** POST /_matrix/client/v3/rooms/{roomId}/join — allowed by the join rules, or an invite. */
   route(router, app, { method: 'POST', path: '/_matrix/client/v3/rooms/:roomId/join', auth: 'user', params: RoomParams, body: ReasonBody }, async ({ app, caller, params, body }) => {
-    await joinRoom(app, caller.userId, params.roomId, body.reason);
+    await joinRoom(app, caller.userId, params.roomId, body.reason, body);
     return { room_id: params.roomId };
   });
 
   /** POST /_matrix/client/v3/join/{roomIdOrAlias} — by room ID, or by one of this server's aliases. */
   route(router, app, { method: 'POST', path: '/_matrix/client/v3/join/:roomIdOrAlias', auth: 'user', params: RoomOrAliasParams, body: ReasonBody }, async ({ app, caller, params, body }) => {
     const roomId = await resolveRoomIdOrAlias(app, params.roomIdOrAlias);
-    await joinRoom(app, caller.userId, roomId, body.reason);
+    await joinRoom(app, caller.userId, roomId, body.reason, body);
     return { room_id: roomId };
   });
 

@@ -56,12 +56,14 @@ export function mountRegister(router: Router, app: AppContext): void {
       await app.rateLimits.registration.consume(request.ip);
       if (query.kind === 'guest') throw new MatrixError(ErrCode.GUEST_ACCESS_FORBIDDEN, 'Guest access is disabled on this server');
       if (!app.config.enable_registration) throw forbidden('Registration has been disabled on this server');
-      if (body.username !== undefined) await assertUsernameAvailable(app, body.username);
+      // Capitals are folded, as Synapse does, so `Alice` registers `@alice`.
+      const username = body.username?.toLowerCase();
+      if (username !== undefined) await assertUsernameAvailable(app, username);
       if (body.password === undefined && body.auth?.type) throw new MatrixError(ErrCode.MISSING_PARAM, "Missing 'password'");
 
       const uia = await requireUia(app, { requestKey: 'POST /register', flows: registrationFlows(app.config), auth: body.auth });
       const result = await registerAccount(app, {
-        username: body.username,
+        username,
         password: body.password,
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,
@@ -81,7 +83,7 @@ export function mountRegister(router: Router, app: AppContext): void {
     { method: 'GET', path: '/_matrix/client/v3/register/available', auth: 'none', query: z.looseObject({ username: z.string() }) },
     async ({ app, query, request }) => {
       await app.rateLimits.registration.consume(request.ip);
-      await assertUsernameAvailable(app, query.username);
+      await assertUsernameAvailable(app, query.username.toLowerCase());
       return { available: true };
     },
   );

@@ -4,7 +4,10 @@ import type { AppContext } from '../../app-context.ts';
 import { route } from '../../http/route.ts';
 import { consumeMessageRate } from '../../http/message-rate.ts';
 import { massagedTimestamp, TimestampQuery } from '../../appservices/timestamp.ts';
+import { assertCanonicalAliasesPointHere } from '../../rooms/aliases.ts';
 import { sendEvent } from '../../rooms/persist-event.ts';
+import { unchangedStateEventId } from '../../rooms/repeated-state.ts';
+import { withoutNeedlessAuthoriser } from '../../rooms/restricted-join.ts';
 import { joinedMemberProfiles, roomMembers, roomState, roomStateEvent } from '../../rooms/room-read.ts';
 import { parseRoomPosition } from '../../sync/stream-token.ts';
 import { EventContent, EventType, RoomId, RoomParams } from './room-params.ts';
@@ -38,7 +41,11 @@ export function mountRoomState(router: Router, app: AppContext): void {
   route(router, app, { method: 'PUT', path: STATE_PATHS, auth: 'user', params: StateParams, query: TimestampQuery, body: EventContent }, async ({ app, caller, params, query, body }) => {
     await consumeMessageRate(app, caller);
     const originServerTs = massagedTimestamp(caller, query);
-    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content: body, originServerTs });
+    if (params.eventType === 'm.room.canonical_alias') await assertCanonicalAliasesPointHere(app, params.roomId, body);
+    const content = params.eventType === 'm.room.member' && params.stateKey === caller.userId ? await withoutNeedlessAuthoriser(app, params.roomId, caller.userId, body) : body;
+    const unchanged = await unchangedStateEventId(app, params.roomId, caller.userId, params.eventType, params.stateKey, content);
+    if (unchanged) return { event_id: unchanged };
+    const event = await sendEvent(app, params.roomId, { sender: caller.userId, type: params.eventType, stateKey: params.stateKey, content, originServerTs });
     return { event_id: event.event_id };
   });
 

@@ -48,7 +48,7 @@ function uniqueAccepted(fake: FakeAppservice) {
   return [...byTxn.entries()].filter(([txnId]) => accepted.has(txnId)).sort(([a], [b]) => Number(a) - Number(b));
 }
 
-test(`an appservice down while ${EVENTS} events are sent gets all of them in order, though its worker is SIGKILLed midway`, { timeout: 180_000 }, async (t) => {
+test(`an appservice down while ${EVENTS} events are sent gets all of them in order, though its worker is SIGKILLed midway`, { timeout: 300_000 }, async (t) => {
   const redisUrl = redisUrlOrSkip(t);
   if (!redisUrl) return;
   const redis = redisConfig(redisUrl);

@@ -10,6 +10,8 @@ import type { StreamProvider } from './provider.ts';
 export const deviceListsProvider: StreamProvider = {
   name: 'device_lists',
   latest: (app) => app.e2eeStreams.deviceLists.currentPosition(),
+  // Joins and leaves in shared encrypted rooms change the lists too.
+  dependsOn: ['device_lists', 'room'],
   async collect(app, request, response) {
     if (!request.since) return;
     const updates = await deviceListUpdates(

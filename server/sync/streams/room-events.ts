@@ -27,6 +27,8 @@ const INVITE_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name',
 export const roomEventsProvider: StreamProvider = {
   name: 'room',
   latest: (app) => app.roomEvents.currentPosition(),
+  // Timelines, state, memberships (invites, leaves) and the unread counts that new events change.
+  dependsOn: ['room'],
   async collect(app, request, response) {
     const upTo = request.upTo.room;
     const since = request.since?.room;

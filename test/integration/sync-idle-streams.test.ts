@@ -133,3 +133,37 @@ test('a long-poll woken by a change its filter leaves out keeps waiting, then an
     [eventId],
   );
 });
+
+test('the room summary comes on an initial sync and again when membership changes, not with every message', async () => {
+  const initial = await syncOnce(server, bob, { timeout: '0' });
+  const joinedBefore = initial.rooms.join[roomId].summary['m.joined_member_count'];
+  assert.ok(joinedBefore >= 2);
+  const message = await wokenBy(async () => {
+    await say(server, alice, roomId, 'no membership change');
+  });
+  assert.equal(message.rooms.join[roomId].summary, undefined, 'unchanged: left out, the client keeps the last one');
+  const dave = await registerUser(server.url, 'dave');
+  const joined = await wokenBy(() => ok(roomPost(server, dave, roomId, 'join')));
+  assert.equal(joined.rooms.join[roomId].summary['m.joined_member_count'], joinedBefore + 1);
+  const fullState = await syncOnce(server, bob, { since: joined.next_batch, timeout: '0', full_state: 'true' });
+  assert.equal(fullState.rooms.join[roomId].summary['m.joined_member_count'], joinedBefore + 1);
+});
+
+test('listeners woken by the same send each get the message, with their own transaction id only for the sender', async () => {
+  const listeners = await Promise.all(['erin', 'frank', 'grace'].map((name) => registerUser(server.url, name)));
+  for (const user of listeners) await ok(roomPost(server, user, roomId, 'join'));
+  const tokens = await Promise.all([alice, ...listeners].map(async (user) => (await syncOnce(server, user, { timeout: '0' })).next_batch));
+  const polls = [alice, ...listeners].map((user, i) =>
+    // Without presence: the listeners' own first syncs set them online, which would answer the others at once.
+    request(server.url, 'GET', `/_matrix/client/v3/sync?${new URLSearchParams({ since: tokens[i], timeout: '60000', filter: JSON.stringify({ presence: { types: [] } }) })}`, { token: user.accessToken }),
+  );
+  for (const user of [alice, ...listeners]) await waitFor('every long-poll to park', async () => (server.app.notifier.waitingFor(user.userId) === 1 ? true : undefined));
+  const eventId = await say(server, alice, roomId, 'to everyone');
+  const bodies = (await Promise.all(polls)).map((result) => result.body);
+  for (const body of bodies) {
+    const event = body.rooms.join[roomId].timeline.events.find((entry: any) => entry.event_id === eventId);
+    assert.equal(event?.content.body, 'to everyone');
+  }
+  assert.ok(bodies[0].rooms.join[roomId].timeline.events.find((entry: any) => entry.event_id === eventId).unsigned.transaction_id, 'the sender sees its transaction id');
+  for (const body of bodies.slice(1)) assert.equal(body.rooms.join[roomId].timeline.events.find((entry: any) => entry.event_id === eventId).unsigned.transaction_id, undefined);
+});

@@ -12,6 +12,7 @@ import { roomSummary } from './room-summary.ts';
 import { ignoredUsers, unreadSetup } from './request-scope.ts';
 import { unreadCounts } from '../unread-counts.ts';
 import { findEvent } from '../../storage/queries/events.ts';
+import { sharedRead } from '../shared-reads.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -41,9 +42,11 @@ export const roomEventsProvider: StreamProvider = {
     const sections = await mapConcurrently(joined, ROOMS_IN_PARALLEL, async (row) => {
       const newlyJoined = since === undefined || (changed!.has(row.room_id) && !(await wasJoinedAt(app.db, row.room_id, request.userId, since)));
       if (!newlyJoined && !request.fullState && !withNewEvents?.has(row.room_id)) return undefined;
-      const room = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
+      const { room, membersChanged } = await roomSection(app, request, row.room_id, newlyJoined ? undefined : since, upTo);
       const unread = await unreadCounts(app.db, row.room_id, upTo, await unreadSetup(app, request));
-      return { ...room, summary: await roomSummary(app.db, row.room_id, request.userId, upTo), ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
+      // The summary changes only with membership; left out otherwise (the spec allows it, clients keep the last one, as with Synapse).
+      const summary = newlyJoined || request.fullState || membersChanged ? { summary: await roomSummary(app.db, row.room_id, request.userId, upTo) } : {};
+      return { ...room, ...summary, ephemeral: { events: [] }, account_data: { events: [] }, unread_notifications: unread };
     });
     joined.forEach((row, i) => sections[i] && response.join.set(row.room_id, sections[i]));
 
@@ -56,7 +59,7 @@ export const roomEventsProvider: StreamProvider = {
       } else if (row.membership === 'knock') {
         response.knock.set(row.room_id, { knock_state: await strippedStateAt(app.db, row, request.userId) });
       } else if ((row.membership === 'leave' || row.membership === 'ban') && !row.forgotten && (since !== undefined || request.filter.includeLeave)) {
-        response.leave.set(row.room_id, await roomSection(app, request, row.room_id, since, row.stream_ordering));
+        response.leave.set(row.room_id, (await roomSection(app, request, row.room_id, since, row.stream_ordering)).room);
       }
     }
   },
@@ -65,11 +68,15 @@ export const roomEventsProvider: StreamProvider = {
 /**
  * One room's timeline (the newest events in (after, upTo], at most the limit)
  * and the state before it: all of it without `after` or with full_state, else
- * only what changed between `after` and the timeline's start.
+ * only what changed between `after` and the timeline's start. `membersChanged`:
+ * a member event is among them (the room summary must be sent again).
  */
-async function roomSection(app: AppContext, request: SyncRequest, roomId: string, after: number | undefined, upTo: number): Promise<SyncRoom> {
+async function roomSection(app: AppContext, request: SyncRequest, roomId: string, after: number | undefined, upTo: number): Promise<{ room: SyncRoom; membersChanged: boolean }> {
   const limit = request.filter.timelineLimit;
-  const newestFirst = await eventsInRange(app.db, { roomId, after: after ?? 0, upTo, direction: 'backwards', limit: limit + 1 });
+  const range = { roomId, after: after ?? 0, upTo, direction: 'backwards', limit: limit + 1 } as const;
+  // Every member woken by one send reads the same new events: one read serves them (the key must name everything the range depends on).
+  const newestFirst =
+    after === undefined ? await eventsInRange(app.db, range) : await sharedRead(app, `room-events|${roomId}|${after}|${upTo}|${range.limit}`, () => eventsInRange(app.db, range));
   const limited = newestFirst.length > limit;
   const rows = newestFirst.slice(0, limit).reverse();
   const timelineStart = rows.length > 0 ? rows[0].stream_ordering - 1 : upTo;
@@ -85,7 +92,8 @@ async function roomSection(app: AppContext, request: SyncRequest, roomId: string
   const viewer = { userId: request.userId, deviceId: request.deviceId };
   const timeline: ClientEvent[] = await toClientEvents(app.db, visible, viewer, false);
   const state: ClientEvent[] = await toClientEvents(app.db, stateRows, viewer, false);
-  return { timeline: { events: timeline, limited, prev_batch: formatRoomPosition(timelineStart) }, state: { events: state } };
+  const membersChanged = [...rows, ...stateRows].some((row) => row.type === 'm.room.member');
+  return { room: { timeline: { events: timeline, limited, prev_batch: formatRoomPosition(timelineStart) }, state: { events: state } }, membersChanged };
 }
 
 /** What an invitee or knocker sees of a room: its stripped state as of their membership event, and that event. */

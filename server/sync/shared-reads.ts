@@ -1,5 +1,3 @@
-import type { AppContext } from '../app-context.ts';
-
 /**
  * Reads that many /sync requests make alike at the same moment, shared for a
  * moment. One send to a room with many long-polling members wakes them all
@@ -10,8 +8,8 @@ import type { AppContext } from '../app-context.ts';
  * exactly what a fresh read at those positions would have, except for
  * in-place changes to old rows (a redaction rewriting an event, a retention
  * purge) made while it is held: those can show up to SHARED_FOR_MS late, as
- * they would for a request that had read a moment earlier. Per AppContext
- * (tests run several servers in one process).
+ * they would for a request that had read a moment earlier. Per owner (the
+ * AppContext or its database handle: tests run several servers in one process).
  */
 export const SHARED_FOR_MS = 1000;
 /** A bound on memory: sync reads are small, but a flood of distinct keys must not grow without limit. */
@@ -22,11 +20,11 @@ interface Entry {
   expires: number;
 }
 
-const byApp = new WeakMap<AppContext, Map<string, Entry>>();
+const byOwner = new WeakMap<object, Map<string, Entry>>();
 
-export function sharedRead<T>(app: AppContext, key: string, read: () => Promise<T>): Promise<T> {
-  let entries = byApp.get(app);
-  if (!entries) byApp.set(app, (entries = new Map()));
+export function sharedRead<T>(owner: object, key: string, read: () => Promise<T>): Promise<T> {
+  let entries = byOwner.get(owner);
+  if (!entries) byOwner.set(owner, (entries = new Map()));
   const now = Date.now();
   const found = entries.get(key);
   if (found && found.expires > now) return found.value as Promise<T>;

@@ -3,6 +3,7 @@ import { currentStateEvents, joinedMembers } from '../storage/queries/room-state
 import { readReceiptPosition, unreadCandidates } from '../storage/queries/unread.ts';
 import type { Ruleset } from '../push/default-rules.ts';
 import { evaluatePushRules, highlights, notifies } from '../push/evaluate.ts';
+import { sharedRead } from './shared-reads.ts';
 
 /** Counting stops here: a room unread for longer shows this many (clients show "99+" long before). */
 export const MAX_COUNTED_UNREAD = 1000;
@@ -31,7 +32,10 @@ export async function unreadCounts(db: Queryable, roomId: string, upTo: number, 
   const events = await unreadCandidates(db, roomId, await readReceiptPosition(db, roomId, setup.userId), upTo, MAX_COUNTED_UNREAD);
   const counts: UnreadCounts = { notification_count: 0, highlight_count: 0 };
   if (events.length === 0 || events[0].sender === setup.userId) return counts;
-  const [members, [powerLevels]] = await Promise.all([joinedMembers(db, roomId), currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])]);
+  // The same for every member woken by one send (a membership or power change moves the room stream, so `upTo` keys it).
+  const [members, [powerLevels]] = await sharedRead(db, `unread-room|${roomId}|${upTo}`, () =>
+    Promise.all([joinedMembers(db, roomId), currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])]),
+  );
   const levels = (powerLevels?.json.content ?? {}) as { users?: Record<string, unknown>; users_default?: unknown; notifications?: Record<string, unknown> };
   const levelOf = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   for (const event of events) {

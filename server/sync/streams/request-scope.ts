@@ -5,22 +5,33 @@ import { formatRoomPosition } from '../stream-token.ts';
 import { loadRuleset } from '../../push/push-rules.ts';
 import { findUser } from '../../storage/queries/users.ts';
 import type { UnreadSetup } from '../unread-counts.ts';
+import type { MembershipRow } from '../../storage/tables/rooms.ts';
 import type { SyncRequest } from './provider.ts';
 
 /**
  * Lookups several stream providers need for one sync pass, made once per
- * request: the rooms the user is joined to (as of the room-event position the
- * response covers, and within the filter) and the users they ignore.
+ * request: the user's membership rows, the rooms the user is joined to (as of
+ * the room-event position the response covers, and within the filter) and the
+ * users they ignore.
  */
+const membershipsCache = new WeakMap<SyncRequest, Promise<MembershipRow[]>>();
 const joinedCache = new WeakMap<SyncRequest, Promise<string[]>>();
 const ignoredCache = new WeakMap<SyncRequest, Promise<ReadonlySet<string>>>();
 const unreadCache = new WeakMap<SyncRequest, Promise<UnreadSetup>>();
 
+/** Every membership row of the user as it is now (some may be newer than `upTo`: callers decide). */
+export function membershipRows(app: AppContext, request: SyncRequest): Promise<MembershipRow[]> {
+  let rows = membershipsCache.get(request);
+  if (!rows) membershipsCache.set(request, (rows = membershipsOfUser(app.db, request.userId)));
+  return rows;
+}
+
 export function joinedRoomIds(app: AppContext, request: SyncRequest): Promise<string[]> {
   let rooms = joinedCache.get(request);
   if (!rooms) {
-    rooms = membershipsOfUser(app.db, request.userId, ['join']).then((rows) =>
+    rooms = membershipRows(app, request).then((rows) =>
       rows
+        .filter((row) => row.membership === 'join')
         // A join not yet visible at the response's room position arrives with the room itself in a later sync.
         .filter((row) => row.stream_ordering <= request.upTo.room)
         .filter((row) => (!request.filter.rooms || request.filter.rooms.has(row.room_id)) && !request.filter.notRooms.has(row.room_id))

@@ -3,13 +3,13 @@ import { strippedStateOf, toClientEvents, type ClientEvent } from '../../rooms/c
 import { filterVisibleEvents } from '../../rooms/visibility.ts';
 import type { Queryable } from '../../storage/database.ts';
 import { eventsInRange, roomsWithEventsBetween } from '../../storage/queries/events.ts';
-import { membershipsChangedBetween, membershipsOfUser, stateChangedBetween, stateEventsAt } from '../../storage/queries/room-state.ts';
+import { membershipsChangedBetween, stateChangedBetween, stateEventsAt } from '../../storage/queries/room-state.ts';
 import type { EventRow, MembershipRow } from '../../storage/tables/rooms.ts';
 import type { SyncRoom } from '../sync-response.ts';
 import { formatRoomPosition } from '../stream-token.ts';
 import type { StreamProvider, SyncRequest } from './provider.ts';
 import { roomSummary } from './room-summary.ts';
-import { ignoredUsers, unreadSetup } from './request-scope.ts';
+import { ignoredUsers, membershipRows, unreadSetup } from './request-scope.ts';
 import { unreadCounts } from '../unread-counts.ts';
 import { findEvent } from '../../storage/queries/events.ts';
 import { sharedRead } from '../shared-reads.ts';
@@ -33,7 +33,7 @@ export const roomEventsProvider: StreamProvider = {
   async collect(app, request, response) {
     const upTo = request.upTo.room;
     const since = request.since?.room;
-    const memberships = await membershipsAt(app.db, request.userId, upTo);
+    const memberships = await membershipsAt(app.db, await membershipRows(app, request), upTo);
     const changed = since === undefined ? undefined : new Set((await membershipsChangedBetween(app.db, request.userId, since, upTo)).map((row) => row.room_id));
     const wanted = (roomId: string) => (!request.filter.rooms || request.filter.rooms.has(roomId)) && !request.filter.notRooms.has(roomId);
 
@@ -114,15 +114,14 @@ async function wasJoinedAt(db: Queryable, roomId: string, userId: string, positi
  * not yet visible to readers; for those the membership at `upTo` comes from the
  * state history.
  */
-async function membershipsAt(db: Queryable, userId: string, upTo: number): Promise<MembershipRow[]> {
-  const rows = await membershipsOfUser(db, userId);
+async function membershipsAt(db: Queryable, rows: readonly MembershipRow[], upTo: number): Promise<MembershipRow[]> {
   const result: MembershipRow[] = [];
   for (const row of rows) {
     if (row.stream_ordering <= upTo) {
       result.push(row);
       continue;
     }
-    const [earlier] = await stateEventsAt(db, row.room_id, upTo, { pairs: [{ type: 'm.room.member', state_key: userId }] });
+    const [earlier] = await stateEventsAt(db, row.room_id, upTo, { pairs: [{ type: 'm.room.member', state_key: row.user_id }] });
     if (earlier) result.push({ ...row, membership: String(earlier.json.content.membership), event_id: earlier.event_id, stream_ordering: earlier.stream_ordering, forgotten: false });
   }
   return result;

@@ -106,7 +106,9 @@ async function roomRows(app: AppContext, request: SyncRequest, roomId: string, a
   const timelineStart = rows.length > 0 ? rows[0].stream_ordering - 1 : upTo;
   const ignored = await ignoredUsers(app, request);
   // m.ignored_user_list: ignored users' messages are left out; their state changes still apply.
-  const visible = (await filterVisibleEvents(app.db, request.userId, roomId, rows)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
+  // The user's row as read for this request (the same current row visibility would read).
+  const membership = (await membershipRows(app, request)).find((row) => row.room_id === roomId) ?? null;
+  const visible = (await filterVisibleEvents(app.db, request.userId, roomId, rows, membership)).filter((row) => row.state_key !== null || !ignored.has(row.sender));
 
   let stateRows: EventRow[];
   if (prefetched) stateRows = prefetched.state;

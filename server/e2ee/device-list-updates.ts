@@ -3,6 +3,7 @@ import { encryptedRoomsAmong, joinedMembersOfRooms, memberChangesBetween, roomsE
 import { joinedRoomPeersAmong, listJoinedRoomPeers } from '../storage/queries/room-peers.ts';
 import { allUsersChangedBetween } from '../storage/queries/device-list-changes.ts';
 import { membershipsOfUser } from '../storage/queries/room-state.ts';
+import type { MembershipRow } from '../storage/tables/rooms.ts';
 
 /** A point in both streams device-list updates depend on: room memberships and device-list changes. */
 export interface DeviceListPoint {
@@ -37,14 +38,21 @@ export async function usersSharingRoomsWith(db: Queryable, viewer: string): Prom
  * Cost grows with the membership changes in the viewer's encrypted rooms
  * between the points, not with room sizes or history.
  */
-export async function deviceListUpdates(db: Queryable, viewer: string, from: DeviceListPoint, to: DeviceListPoint): Promise<DeviceListUpdates> {
+export async function deviceListUpdates(
+  db: Queryable,
+  viewer: string,
+  from: DeviceListPoint,
+  to: DeviceListPoint,
+  /** The viewer's membership rows, when the caller already read them (/sync reads them once per request). */
+  viewerMemberships?: () => Promise<readonly MembershipRow[]>,
+): Promise<DeviceListUpdates> {
   // Whoever changed in the range first (usually few), then which of them share a room with the viewer.
   const changedAnywhere = await allUsersChangedBetween(db, from.deviceLists, to.deviceLists);
   const changed = new Set(await joinedRoomPeersAmong(db, viewer, changedAnywhere));
   if (changedAnywhere.includes(viewer)) changed.add(viewer);
   const left = new Set<string>();
   if (to.room > from.room) {
-    const memberships = await membershipsOfUser(db, viewer);
+    const memberships = viewerMemberships ? await viewerMemberships() : await membershipsOfUser(db, viewer);
     const encrypted = await encryptedRoomsAmong(db, memberships.map((row) => row.room_id));
     const joinedNow = new Set(memberships.filter((row) => row.membership === 'join' && encrypted.has(row.room_id)).map((row) => row.room_id));
     const [changes, newlyEncrypted, members] = await Promise.all([

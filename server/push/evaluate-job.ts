@@ -1,14 +1,15 @@
 import type { AppContext } from '../app-context.ts';
-import { ignoredUsersOf } from '../accounts/account-data.ts';
+import { IGNORED_USER_LIST, ignoredUsersFrom } from '../accounts/account-data.ts';
+import { globalAccountDataOfUsers } from '../storage/queries/account-data.ts';
 import type { Queryable } from '../storage/database.ts';
-import { announcePushPosition, eventsToEvaluate, insertNotifications, markPushEvaluated, pushersOfUser, pushProgress, type PushCandidate } from '../storage/queries/push.ts';
+import { announcePushPosition, eventsToEvaluate, insertNotifications, markPushEvaluated, pushersOfUsers, pushProgress, type PushCandidate } from '../storage/queries/push.ts';
 import { currentStateEvents, joinedMembers } from '../storage/queries/room-state.ts';
 import { memberDisplayNames } from '../storage/queries/unread.ts';
-import { findUser } from '../storage/queries/users.ts';
+import { displayNamesOf } from '../storage/queries/users.ts';
 import type { PushNotificationRow } from '../storage/tables/push.ts';
 import type { PushAction, Ruleset } from './default-rules.ts';
 import { evaluatePushRules, highlights, notifies, type PushContext } from './evaluate.ts';
-import { loadRuleset } from './push-rules.ts';
+import { PUSH_RULES_TYPE, rulesetFrom } from './push-rules.ts';
 import { wakePusher } from './send-job.ts';
 
 export const PUSH_EVALUATE_JOB = 'push.evaluate';
@@ -89,16 +90,19 @@ async function evaluatePending(app: AppContext): Promise<void> {
     }
     await insertNotifications(app.db, notifications);
     await markPushEvaluated(app.db, events.length < EVALUATE_BATCH ? announced : events.at(-1)!.stream_ordering);
-    for (const userId of new Set(notifications.map((row) => row.user_id))) {
-      for (const pusher of await pushersOfUser(app.db, userId)) await wakePusher(app, pusher.id);
-    }
+    for (const pusher of await pushersOfUsers(app.db, [...new Set(notifications.map((row) => row.user_id))])) await wakePusher(app, pusher.id);
   }
 }
 
-/** Per-run caches of what evaluation reads per user and per room. */
+/** Users whose push inputs are read in one query. */
+const USERS_READ_TOGETHER = 1000;
+
+type UserInputs = { ruleset: Ruleset; displayName: string | undefined; ignored: ReadonlySet<string> };
+
+/** Per-run caches of what evaluation reads per user and per room; a room's members are read together (a few queries, not three per member). */
 class RecipientCache {
   declare readonly db: Queryable;
-  readonly users = new Map<string, Promise<{ ruleset: Ruleset; displayName: string | undefined; ignored: ReadonlySet<string> }>>();
+  readonly users = new Map<string, Promise<UserInputs>>();
   readonly rooms = new Map<string, Promise<{ members: string[]; levels: PowerLevels; displayNames: Map<string, string | null> }>>();
   constructor(db: Queryable) {
     this.db = db;
@@ -126,24 +130,38 @@ class RecipientCache {
     return evaluatePushRules(user.ruleset, pushEvent, context);
   }
 
-  private user(userId: string) {
-    let entry = this.users.get(userId);
-    if (!entry) {
-      entry = Promise.all([loadRuleset(this.db, userId), findUser(this.db, userId), ignoredUsersOf(this.db, userId)]).then(([ruleset, row, ignored]) => ({
-        ruleset,
-        displayName: row?.displayname ?? undefined,
-        ignored,
-      }));
-      this.users.set(userId, entry);
+  private user(userId: string): Promise<UserInputs> {
+    this.loadUsers([userId]);
+    return this.users.get(userId)!;
+  }
+
+  /** Starts reading the inputs of those of `userIds` not read yet, in batches. */
+  private loadUsers(userIds: readonly string[]): void {
+    const missing = [...new Set(userIds)].filter((userId) => !this.users.has(userId));
+    for (let i = 0; i < missing.length; i += USERS_READ_TOGETHER) {
+      const batch = missing.slice(i, i + USERS_READ_TOGETHER);
+      const read = Promise.all([globalAccountDataOfUsers(this.db, batch, [PUSH_RULES_TYPE, IGNORED_USER_LIST]), displayNamesOf(this.db, batch)]);
+      for (const userId of batch) {
+        this.users.set(
+          userId,
+          read.then(([accountData, names]) => ({
+            ruleset: rulesetFrom(userId, accountData.get(userId)?.get(PUSH_RULES_TYPE)),
+            displayName: names.get(userId),
+            ignored: ignoredUsersFrom(accountData.get(userId)?.get(IGNORED_USER_LIST)),
+          })),
+        );
+      }
     }
-    return entry;
   }
 
   private room(roomId: string) {
     let entry = this.rooms.get(roomId);
     if (!entry) {
       entry = Promise.all([joinedMembers(this.db, roomId), currentStateEvents(this.db, roomId, [{ type: 'm.room.power_levels', state_key: '' }]), memberDisplayNames(this.db, roomId)]).then(
-        ([members, [powerLevels], displayNames]) => ({ members, levels: (powerLevels?.json.content ?? {}) as PowerLevels, displayNames }),
+        ([members, [powerLevels], displayNames]) => {
+          this.loadUsers(members);
+          return { members, levels: (powerLevels?.json.content ?? {}) as PowerLevels, displayNames };
+        },
       );
       this.rooms.set(roomId, entry);
     }

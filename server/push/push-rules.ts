@@ -30,8 +30,12 @@ export interface RuleBody {
 }
 
 export async function loadRuleset(db: Queryable, userId: string): Promise<Ruleset> {
-  const stored = (await findAccountData(db, userId, GLOBAL_ROOM, PUSH_RULES_TYPE))?.global as Partial<Record<RuleKind, PushRule[]>> | undefined;
-  return mergeRuleset(userId, stored);
+  return rulesetFrom(userId, await findAccountData(db, userId, GLOBAL_ROOM, PUSH_RULES_TYPE));
+}
+
+/** The ruleset from the user's stored `m.push_rules` account data (undefined: none stored, the defaults). */
+export function rulesetFrom(userId: string, content: Record<string, unknown> | undefined): Ruleset {
+  return mergeRuleset(userId, content?.global as Partial<Record<RuleKind, PushRule[]>> | undefined);
 }
 
 function mergeRuleset(userId: string, stored: Partial<Record<RuleKind, PushRule[]>> | undefined): Ruleset {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../storage/database.ts';
 import { findMembership, stateHistory } from '../storage/queries/room-state.ts';
-import type { EventRow } from '../storage/tables/rooms.ts';
+import type { EventRow, MembershipRow } from '../storage/tables/rooms.ts';
 
 /**
  * History visibility (spec: client-server-api "Room history visibility"):
@@ -25,17 +25,26 @@ export interface ReadLimit {
   forgotten: boolean;
 }
 
-export async function readLimitOf(db: Queryable, userId: string, roomId: string): Promise<ReadLimit> {
-  const row = await findMembership(db, roomId, userId);
+export async function readLimitOf(db: Queryable, userId: string, roomId: string, known?: MembershipRow | null): Promise<ReadLimit> {
+  const row = known === undefined ? await findMembership(db, roomId, userId) : (known ?? undefined);
   if (!row) return { membership: undefined, upTo: -1, forgotten: false };
   const stillThere = row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock';
   return { membership: row.membership, upTo: stillThere ? Number.POSITIVE_INFINITY : row.stream_ordering, forgotten: row.forgotten };
 }
 
-/** Works on anything with a position (full rows, or the light summaries bundling reads). */
-export async function filterVisibleEvents<T extends Pick<EventRow, 'stream_ordering'>>(db: Queryable, userId: string, roomId: string, rows: readonly T[]): Promise<T[]> {
+/**
+ * Works on anything with a position (full rows, or the light summaries bundling reads).
+ * `membership`: the user's current membership row in the room when the caller already read it (null: none).
+ */
+export async function filterVisibleEvents<T extends Pick<EventRow, 'stream_ordering'>>(
+  db: Queryable,
+  userId: string,
+  roomId: string,
+  rows: readonly T[],
+  membership?: MembershipRow | null,
+): Promise<T[]> {
   if (rows.length === 0) return [];
-  const limit = await readLimitOf(db, userId, roomId);
+  const limit = await readLimitOf(db, userId, roomId, membership);
   const highest = Math.max(...rows.map((row) => row.stream_ordering));
   // A former member's join may lie after the events read (shared history before it), but never after the leave.
   const historyUpTo = Number.isFinite(limit.upTo) ? Math.max(highest, limit.upTo) : highest;

@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import type { SyncFilter } from './sync-filter.ts';
 import { SyncResponseBuilder } from './sync-response.ts';
 import { formatStreamToken, STREAMS, type StreamName, type StreamToken } from './stream-token.ts';
-import type { StreamProvider, SyncRequest } from './streams/provider.ts';
+import { streamsFollowedBy, type StreamProvider, type SyncRequest } from './streams/provider.ts';
 import { roomEventsProvider } from './streams/room-events.ts';
 import { toDeviceProvider } from './streams/to-device.ts';
 import { deviceListsProvider } from './streams/device-lists.ts';
@@ -30,24 +30,34 @@ export interface SyncOptions {
  * an incremental one with nothing new waits on the notifier until something
  * for this user becomes visible or the timeout passes. The listener is
  * registered before positions are read, so a change committed in between
- * wakes it.
+ * wakes it. On an incremental sync a provider runs only when a stream it
+ * follows moved (`dependsOn`), so a woken long-poll reads only what changed.
  */
 export async function sync(app: AppContext, caller: { userId: string; deviceId: string }, options: SyncOptions): Promise<Record<string, unknown>> {
   const listener = app.notifier.listen(caller.userId, caller.deviceId);
   try {
     const deadline = Date.now() + Math.min(options.timeoutMs, MAX_SYNC_TIMEOUT_MS);
+    // Positions below which every provider is known to add nothing: the token, then each empty pass's `upTo`.
+    let checkedUpTo: StreamToken | undefined;
     for (;;) {
       const upTo = latestToken(app);
       const since = options.since && clampToken(options.since, upTo);
       const response = new SyncResponseBuilder();
       const request: SyncRequest = { userId: caller.userId, deviceId: caller.deviceId, since, upTo, fullState: options.fullState, filter: options.filter };
-      for (const provider of PROVIDERS) await provider.collect(app, request, response);
-      await fillUnreadCounts(app, request, response);
+      const baseline = options.fullState ? undefined : (checkedUpTo ?? since);
+      for (const provider of PROVIDERS) {
+        if (baseline && !streamsFollowedBy(provider).some((name) => upTo[name] > baseline[name])) continue;
+        await provider.collect(app, request, response);
+      }
       const remaining = deadline - Date.now();
-      if (!since || options.fullState || !response.isEmpty() || remaining <= 0) return response.toJSON(formatStreamToken(response.nextToken(upTo)));
       // Nothing yet: wait for a change above what we just read, then read again.
-      const woken = await listener.wait(upTo, remaining);
-      if (!woken) return response.toJSON(formatStreamToken(response.nextToken(upTo)));
+      const answer = !since || options.fullState || !response.isEmpty() || remaining <= 0 || !(await listener.wait(upTo, remaining));
+      if (answer) {
+        await fillUnreadCounts(app, request, response);
+        for (const provider of PROVIDERS) await provider.finish?.(app, request, response);
+        return response.toJSON(formatStreamToken(response.nextToken(upTo)));
+      }
+      checkedUpTo = upTo;
     }
   } finally {
     listener.close();

@@ -3,6 +3,7 @@ import { currentStateEvents, joinedMembers } from '../storage/queries/room-state
 import { memberDisplayNames, readReceiptPositionsByThread, threadRootsOf, unreadCandidates, type UnreadCandidate } from '../storage/queries/unread.ts';
 import type { Ruleset } from '../push/default-rules.ts';
 import { evaluatePushRules, highlights, notifies } from '../push/evaluate.ts';
+import { sharedRead } from './shared-reads.ts';
 
 /** Counting stops here: a room unread for longer shows this many (clients show "99+" long before). */
 export const MAX_COUNTED_UNREAD = 1000;
@@ -63,9 +64,9 @@ export async function unreadCountsByThread(db: Queryable, roomId: string, upTo: 
   const result: ThreadedUnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: new Map() };
   if (events.length === 0) return result;
   const threadOf = await threadResolver(db, events);
-  const [members, [powerLevels], displayNames] = await Promise.all([
-    joinedMembers(db, roomId),
-    currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }]),
+  const [[members, [powerLevels]], displayNames] = await Promise.all([
+    // The same for every member woken by one send (a membership or power change moves the room stream, so `upTo` keys it).
+    sharedRead(db, `unread-room|${roomId}|${upTo}`, () => Promise.all([joinedMembers(db, roomId), currentStateEvents(db, roomId, [{ type: 'm.room.power_levels', state_key: '' }])])),
     memberDisplayNames(db, roomId, [setup.userId]),
   ]);
   // Spec: contains_display_name uses the user's display name in this room.

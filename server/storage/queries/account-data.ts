@@ -18,6 +18,25 @@ export async function findAccountData(db: Queryable, userId: string, roomId: str
   return row?.content;
 }
 
+/** Several users' global account data of the given types: user -> type -> content (for push evaluation over a room's members). */
+export async function globalAccountDataOfUsers(db: Queryable, userIds: readonly string[], types: readonly string[]): Promise<Map<string, Map<string, Record<string, unknown>>>> {
+  const byUser = new Map<string, Map<string, Record<string, unknown>>>();
+  if (userIds.length === 0 || types.length === 0) return byUser;
+  const rows = await db
+    .selectFrom('account_data')
+    .select(['user_id', 'type', 'content'])
+    .where('user_id', 'in', [...userIds])
+    .where('room_id', '=', GLOBAL_ROOM)
+    .where('type', 'in', [...types])
+    .execute();
+  for (const row of rows) {
+    let ofUser = byUser.get(row.user_id);
+    if (!ofUser) byUser.set(row.user_id, (ofUser = new Map()));
+    ofUser.set(row.type, row.content);
+  }
+  return byUser;
+}
+
 /** A user's account data changed in (after, upTo]; all of it up to `upTo` when `after` is undefined. */
 export async function accountDataBetween(db: Queryable, userId: string, after: number | undefined, upTo: number): Promise<AccountDataRow[]> {
   let query = db.selectFrom('account_data').selectAll().where('user_id', '=', userId).where('stream_id', '<=', upTo);

@@ -8,6 +8,12 @@ export async function pushersOfUser(db: Queryable, userId: string): Promise<Push
   return db.selectFrom('pushers').selectAll().where('user_id', '=', userId).orderBy('id').execute();
 }
 
+/** The pushers of several users, by id. */
+export async function pushersOfUsers(db: Queryable, userIds: readonly string[]): Promise<PusherRow[]> {
+  if (userIds.length === 0) return [];
+  return db.selectFrom('pushers').selectAll().where('user_id', 'in', [...userIds]).orderBy('id').execute();
+}
+
 export async function findPusher(db: Queryable, id: number): Promise<PusherRow | undefined> {
   return db.selectFrom('pushers').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -6,6 +6,13 @@ export async function findUser(db: Queryable, userId: string): Promise<UserRow |
   return db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
 }
 
+/** Display names of several users (absent: no such user or no name). */
+export async function displayNamesOf(db: Queryable, userIds: readonly string[]): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['user_id', 'displayname']).where('user_id', 'in', [...userIds]).execute();
+  return new Map(rows.filter((row) => row.displayname !== null).map((row) => [row.user_id, row.displayname!]));
+}
+
 export async function userExists(db: Queryable, userId: string): Promise<boolean> {
   const row = await db.selectFrom('users').select('user_id').where('user_id', '=', userId).executeTakeFirst();
   return row !== undefined;

@@ -10,6 +10,8 @@ import { emptyTimelinePrevBatch, joinedRoomIds } from './request-scope.ts';
 export const accountDataProvider: StreamProvider = {
   name: 'account_data',
   latest: (app) => app.accountDataStream.currentPosition(),
+  // Only changes in the range are sent; the joined rooms (room stream) only narrow them.
+  dependsOn: ['account_data'],
   async collect(app, request, response) {
     const { accountDataTypes, roomAccountDataTypes } = request.filter;
     const rows = (await accountDataBetween(app.db, request.userId, request.since?.account_data, request.upTo.account_data)).filter((row) =>

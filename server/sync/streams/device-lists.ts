@@ -1,5 +1,6 @@
 import { deviceListUpdates } from '../../e2ee/device-list-updates.ts';
 import type { StreamProvider } from './provider.ts';
+import { membershipRows } from './request-scope.ts';
 
 /**
  * `device_lists` of an incremental sync: whose device keys the client should
@@ -10,6 +11,8 @@ import type { StreamProvider } from './provider.ts';
 export const deviceListsProvider: StreamProvider = {
   name: 'device_lists',
   latest: (app) => app.e2eeStreams.deviceLists.currentPosition(),
+  // Joins and leaves in shared encrypted rooms change the lists too.
+  dependsOn: ['device_lists', 'room'],
   async collect(app, request, response) {
     if (!request.since) return;
     const updates = await deviceListUpdates(
@@ -17,6 +20,7 @@ export const deviceListsProvider: StreamProvider = {
       request.userId,
       { room: request.since.room, deviceLists: request.since.device_lists },
       { room: request.upTo.room, deviceLists: request.upTo.device_lists },
+      () => membershipRows(app, request),
     );
     if (updates.changed.length > 0 || updates.left.length > 0) response.sections.set('device_lists', updates);
   },

@@ -10,6 +10,8 @@ import type { StreamProvider } from './provider.ts';
 export const presenceProvider: StreamProvider = {
   name: 'presence',
   latest: (app) => app.presenceStream.currentPosition(),
+  // Only presence changes in the range are sent (a new room peer's older presence is not), so memberships alone add nothing.
+  dependsOn: ['presence'],
   async collect(app, request, response) {
     if (!request.filter.presenceTypes('m.presence')) return;
     const rows = await peerPresenceBetween(app.db, request.userId, request.since?.presence, request.upTo.presence);

@@ -18,6 +18,8 @@ export type ReceiptContent = Record<string, Record<string, Record<string, { ts: 
 export const receiptsProvider: StreamProvider = {
   name: 'receipt',
   latest: (app) => app.receiptStream.currentPosition(),
+  // Receipts in the range, and unread counts moved by the user's own receipt; counts moved by new events come with the room stream.
+  dependsOn: ['receipt'],
   async collect(app, request, response) {
     if (!request.filter.ephemeralTypes('m.receipt')) return;
     const rooms = await joinedRoomIds(app, request);

@@ -11,6 +11,8 @@ import { emptyTimelinePrevBatch, joinedRoomIds } from './request-scope.ts';
 export const typingProvider: StreamProvider = {
   name: 'typing',
   latest: (app) => app.typing.currentPosition(),
+  // Every change of a room's typing list moves the typing stream.
+  dependsOn: ['typing'],
   async collect(app, request, response) {
     if (!request.filter.ephemeralTypes('m.typing')) return;
     const since = request.since?.typing;

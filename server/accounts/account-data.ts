@@ -63,7 +63,11 @@ export async function getAccountData(app: AppContext, callerId: string, key: Acc
 
 /** The users `userId` ignores (m.ignored_user_list): their events are left out of timelines, their invites dropped. */
 export async function ignoredUsersOf(db: Queryable, userId: string): Promise<ReadonlySet<string>> {
-  const content = await findAccountData(db, userId, GLOBAL_ROOM, IGNORED_USER_LIST);
+  return ignoredUsersFrom(await findAccountData(db, userId, GLOBAL_ROOM, IGNORED_USER_LIST));
+}
+
+/** The users named in stored `m.ignored_user_list` content (undefined or null: none stored). */
+export function ignoredUsersFrom(content: Record<string, unknown> | null | undefined): ReadonlySet<string> {
   const ignored = content?.ignored_users;
   if (!ignored || typeof ignored !== 'object' || Array.isArray(ignored)) return new Set();
   return new Set(Object.keys(ignored));

@@ -30,8 +30,12 @@ export interface RuleBody {
 }
 
 export async function loadRuleset(db: Queryable, userId: string): Promise<Ruleset> {
-  const stored = (await findAccountData(db, userId, GLOBAL_ROOM, PUSH_RULES_TYPE))?.global as Partial<Record<RuleKind, PushRule[]>> | undefined;
-  return mergeRuleset(userId, stored);
+  return rulesetFromAccountData(userId, await findAccountData(db, userId, GLOBAL_ROOM, PUSH_RULES_TYPE));
+}
+
+/** The ruleset from the user's stored `m.push_rules` content (undefined or null: none stored). */
+export function rulesetFromAccountData(userId: string, content: Record<string, unknown> | null | undefined): Ruleset {
+  return mergeRuleset(userId, content?.global as Partial<Record<RuleKind, PushRule[]>> | undefined);
 }
 
 function mergeRuleset(userId: string, stored: Partial<Record<RuleKind, PushRule[]>> | undefined): Ruleset {

@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { forbidden, MatrixError, ErrCode, notFound, tooLarge } from '../errors.ts';
 import type { Tx } from '../storage/database.ts';
 import { findEvent, insertEventAtNextPosition, markRedacted } from '../storage/queries/events.ts';
-import { appendInputs, appendInputsForBatch, recordMembership, recordStateEvent, type StateKeyPair } from '../storage/queries/room-state.ts';
+import { appendInputs, recordMembership, recordStateEvent, type StateKeyPair } from '../storage/queries/room-state.ts';
 import { advanceRoomHead, lockRoom } from '../storage/queries/rooms.ts';
 import { withTransaction, type TxHooks } from '../storage/transaction.ts';
 import type { BatchOutcome } from './append-batcher.ts';
@@ -78,11 +78,10 @@ export async function appendDrafts(app: AppContext, roomId: string, drafts: Even
   try {
     return await withTransaction(app.db, async (tx, hooks) => {
       const room = await lockRoomForAppend(tx, roomId);
-      const prefetched = await prefetchInputs(tx, roomId, drafts);
       const outcomes: Array<BatchOutcome<PersistentEvent>> = [];
       for (const [index, draft] of drafts.entries()) {
         try {
-          outcomes.push({ ok: true, value: await appendEvent(app, tx, hooks, room, draft, { lastOfBatch: index === drafts.length - 1, inputs: prefetched?.(index) }) });
+          outcomes.push({ ok: true, value: await appendEvent(app, tx, hooks, room, draft, { lastOfBatch: index === drafts.length - 1 }) });
         } catch (error) {
           if (!(error instanceof MatrixError)) throw error;
           outcomes.push({ ok: false, error });
@@ -101,32 +100,6 @@ export async function appendDrafts(app: AppContext, roomId: string, drafts: Even
   }
 }
 
-type AppendInputs = Awaited<ReturnType<typeof appendInputs>>;
-
-/**
- * For a queued batch of several plain drafts (no state event, no redaction:
- * nothing in it changes the state the others are authorised against), reads
- * every draft's inputs in one query instead of one each. Two drafts with the
- * same transaction ID in one batch would both miss the first's row; the
- * second insert then fails on the unique key and the batch is retried one
- * draft at a time, which answers the replay correctly.
- */
-async function prefetchInputs(tx: Tx, roomId: string, drafts: readonly EventDraft[]): Promise<((index: number) => AppendInputs) | undefined> {
-  if (drafts.length < 2 || drafts.some((draft) => draft.stateKey !== undefined || draft.type === 'm.room.redaction')) return undefined;
-  const pairsOf = drafts.map((draft) => [...authStatePairs(draft), ENCRYPTION_STATE]);
-  const union = new Map(pairsOf.flat().map((pair) => [`${pair.type}\u0000${pair.state_key}`, pair]));
-  const { txnEventIds, stateEvents } = await appendInputsForBatch(tx, roomId, [...union.values()], drafts.map(txnKeyOf));
-  return (index) => ({
-    txnEventId: txnEventIds.get(index),
-    // Exactly the state a lone append of this draft would have read.
-    stateEvents: stateEvents.filter((state) => pairsOf[index].some((pair) => pair.type === state.type && pair.state_key === state.state_key)),
-  });
-}
-
-function txnKeyOf(draft: EventDraft) {
-  return draft.txn && { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId };
-}
-
 /**
  * Builds, authorises and stores one event at the end of a locked room: the
  * event row, its state history and current-state rows, the membership row,
@@ -142,7 +115,7 @@ export async function appendEvent(
   hooks: TxHooks,
   room: LockedRoom,
   draft: EventDraft,
-  options: { lastOfBatch?: boolean; inputs?: AppendInputs } = {},
+  options: { lastOfBatch?: boolean } = {},
 ): Promise<PersistentEvent> {
   if (draft.type === 'm.room.power_levels') {
     // Malformed levels are the client's mistake (400), not a permission question (403).
@@ -151,8 +124,8 @@ export async function appendEvent(
   }
   const retentionProblem = retentionStateProblem(draft);
   if (retentionProblem) throw new MatrixError(ErrCode.BAD_JSON, retentionProblem);
-  const txnKey = txnKeyOf(draft);
-  const inputs = options.inputs ?? (await appendInputs(tx, room.roomId, [...authStatePairs(draft), ENCRYPTION_STATE], txnKey));
+  const txnKey = draft.txn && { user_id: draft.sender, device_id: draft.txn.deviceId, scope: draft.txn.scope, txn_id: draft.txn.txnId };
+  const inputs = await appendInputs(tx, room.roomId, [...authStatePairs(draft), ENCRYPTION_STATE], txnKey);
   if (inputs.txnEventId) return (await findEvent(tx, inputs.txnEventId))!.json;
   const encryption = inputs.stateEvents.find((state) => state.type === ENCRYPTION_STATE.type && state.state_key === ENCRYPTION_STATE.state_key);
   const authState = stateMapOf(inputs.stateEvents.filter((state) => state !== encryption));

@@ -55,30 +55,6 @@ export async function appendInputs(
   return { txnEventId: rows[0].txn_event_id ?? undefined, stateEvents: rows[0].state };
 }
 
-/**
- * `appendInputs` for several drafts at once: the events replayed transaction
- * IDs already made (by index into `txns`) and the current state events for the
- * union of the pairs. Valid only while nothing in the transaction changes the
- * room's state or the transaction-ID rows read (see `appendDrafts`).
- */
-export async function appendInputsForBatch(
-  tx: Tx,
-  roomId: string,
-  pairs: readonly StateKeyPair[],
-  txns: ReadonlyArray<{ user_id: string; device_id: string; scope: string; txn_id: string } | undefined>,
-): Promise<{ txnEventIds: Map<number, string>; stateEvents: PersistentEvent[] }> {
-  const keyed = txns.flatMap((txn, index) => (txn ? [{ index, ...txn }] : []));
-  const matches = pairs.length ? sql.join(pairs.map((pair) => sql`(cs.type = ${pair.type} AND cs.state_key = ${pair.state_key})`), sql` OR `) : sql`FALSE`;
-  const { rows } = await sql<{ txns: Array<[number, string]>; state: PersistentEvent[] }>`
-    SELECT (SELECT coalesce(json_agg(json_build_array(k.index, et.event_id)), '[]'::json)
-        FROM unnest(${keyed.map((key) => key.index)}::int[], ${keyed.map((key) => key.user_id)}::text[], ${keyed.map((key) => key.device_id)}::text[],
-                    ${keyed.map((key) => key.scope)}::text[], ${keyed.map((key) => key.txn_id)}::text[]) AS k(index, user_id, device_id, scope, txn_id)
-        JOIN event_txns et ON et.user_id = k.user_id AND et.device_id = k.device_id AND et.scope = k.scope AND et.txn_id = k.txn_id) AS txns,
-      (SELECT coalesce(json_agg(e.json), '[]'::json) FROM current_state cs JOIN events e ON e.event_id = cs.event_id
-       WHERE cs.room_id = ${roomId} AND (${matches})) AS state`.execute(tx);
-  return { txnEventIds: new Map(rows[0].txns), stateEvents: rows[0].state };
-}
-
 /** Current state events of a room, all of it or only the given (type, state_key) pairs. */
 export async function currentStateEvents(db: Queryable, roomId: string, only?: readonly StateKeyPair[]): Promise<EventRow[]> {
   if (only && only.length === 0) return [];

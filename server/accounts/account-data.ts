@@ -66,8 +66,8 @@ export async function ignoredUsersOf(db: Queryable, userId: string): Promise<Rea
   return ignoredUsersFrom(await findAccountData(db, userId, GLOBAL_ROOM, IGNORED_USER_LIST));
 }
 
-/** The ignored users in stored `m.ignored_user_list` content (undefined: none stored). */
-export function ignoredUsersFrom(content: Record<string, unknown> | undefined): ReadonlySet<string> {
+/** The users named in stored `m.ignored_user_list` content (undefined or null: none stored). */
+export function ignoredUsersFrom(content: Record<string, unknown> | null | undefined): ReadonlySet<string> {
   const ignored = content?.ignored_users;
   if (!ignored || typeof ignored !== 'object' || Array.isArray(ignored)) return new Set();
   return new Set(Object.keys(ignored));

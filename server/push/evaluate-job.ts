@@ -1,11 +1,18 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AppContext } from '../app-context.ts';
 import { IGNORED_USER_LIST, ignoredUsersFrom } from '../accounts/account-data.ts';
-import { globalAccountDataOfUsers } from '../storage/queries/account-data.ts';
 import type { Queryable } from '../storage/database.ts';
-import { announcePushPosition, eventsToEvaluate, insertNotifications, markPushEvaluated, pushersOfUsers, pushProgress, type PushCandidate } from '../storage/queries/push.ts';
-import { currentStateEvents, joinedMembers } from '../storage/queries/room-state.ts';
+import {
+  announcePushPosition,
+  eventsToEvaluate,
+  pusherIdsOfUsers,
+  pushProgress,
+  pushRoomFacts,
+  pushUserFacts,
+  recordEvaluatedBatch,
+  type PushCandidate,
+} from '../storage/queries/push.ts';
 import { memberDisplayNames } from '../storage/queries/unread.ts';
-import { displayNamesOf } from '../storage/queries/users.ts';
 import type { PushNotificationRow } from '../storage/tables/push.ts';
 import type { PushAction, Ruleset } from './default-rules.ts';
 import { evaluatePushRules, highlights, notifies, type PushContext } from './evaluate.ts';
@@ -15,15 +22,24 @@ import { wakePusher } from './send-job.ts';
 export const PUSH_EVALUATE_JOB = 'push.evaluate';
 /** Events read per batch; a run continues until it has caught up with what was announced. */
 const EVALUATE_BATCH = 200;
+/**
+ * Announcements start at most this often: a steady stream of sends is then
+ * one progress-row commit and one evaluation run per interval rather than one
+ * per event, while an event after a quiet spell is announced at once. A push
+ * gateway's own latency is far above it.
+ */
+const ANNOUNCE_INTERVAL_MS = 100;
 
 /**
  * The writer side, in API processes: when room events become visible, record
  * the position in Postgres (so evaluation survives a lost job) and wake the
- * one evaluation job. Coalesced like appservice announcements.
+ * one evaluation job. Coalesced: positions that become visible while an
+ * announcement waits or runs are announced together by the next one.
  */
 export function followRoomEventsForPush(app: AppContext): void {
   let latest = 0;
   let running = false;
+  let lastStarted = -Infinity;
   app.roomEvents.onVisible((position) => {
     latest = Math.max(latest, position);
     if (running) return;
@@ -31,6 +47,9 @@ export function followRoomEventsForPush(app: AppContext): void {
     void (async () => {
       try {
         for (let announced = 0; announced < latest; ) {
+          const wait = lastStarted + ANNOUNCE_INTERVAL_MS - performance.now();
+          if (wait > 0) await delay(wait, undefined, { ref: false });
+          lastStarted = performance.now();
           announced = latest;
           await announcePushPosition(app.db, announced);
           await wakeEvaluation(app);
@@ -64,6 +83,13 @@ export function definePushEvaluation(app: AppContext): void {
  * unread counts) and records a notification where they say `notify`; then
  * wakes the pushers of the users notified. Recipients: the room's joined
  * members other than the sender, and the target of an invite.
+ *
+ * Per batch of events: each room's members and power levels and each
+ * recipient's rules, display name and ignored list are read once (one query
+ * per room, one per set of new recipients); the notifications and the new
+ * evaluated position are written in one statement, so a crash repeats the
+ * batch rather than skipping it, and a repeat adds nothing (one notification
+ * per user and event).
  */
 async function evaluatePending(app: AppContext): Promise<void> {
   const recipients = new RecipientCache(app.db);
@@ -73,7 +99,8 @@ async function evaluatePending(app: AppContext): Promise<void> {
     const events = await eventsToEvaluate(app.db, evaluated, announced, EVALUATE_BATCH);
     const notifications: Array<Omit<PushNotificationRow, 'id'>> = [];
     for (const event of events) {
-      for (const userId of await recipients.of(event)) {
+      const users = await recipients.of(event);
+      for (const userId of users) {
         const actions = await recipients.actionsFor(userId, event);
         if (!notifies(actions)) continue;
         notifications.push({
@@ -88,35 +115,52 @@ async function evaluatePending(app: AppContext): Promise<void> {
         });
       }
     }
-    await insertNotifications(app.db, notifications);
-    await markPushEvaluated(app.db, events.length < EVALUATE_BATCH ? announced : events.at(-1)!.stream_ordering);
-    for (const pusher of await pushersOfUsers(app.db, [...new Set(notifications.map((row) => row.user_id))])) await wakePusher(app, pusher.id);
+    await recordEvaluatedBatch(app.db, notifications, events.length < EVALUATE_BATCH ? announced : events.at(-1)!.stream_ordering);
+    for (const pusherId of await pusherIdsOfUsers(app.db, [...new Set(notifications.map((row) => row.user_id))])) await wakePusher(app, pusherId);
   }
 }
 
-/** Users whose push inputs are read in one query. */
-const USERS_READ_TOGETHER = 1000;
+interface RecipientFacts {
+  ruleset: Ruleset;
+  displayName: string | undefined;
+  ignored: ReadonlySet<string>;
+}
 
-type UserInputs = { ruleset: Ruleset; displayName: string | undefined; ignored: ReadonlySet<string> };
-
-/** Per-run caches of what evaluation reads per user and per room; a room's members are read together (a few queries, not three per member). */
+/** Per-run caches of what evaluation reads per user and per room. */
 class RecipientCache {
   declare readonly db: Queryable;
-  readonly users = new Map<string, Promise<UserInputs>>();
+  readonly users = new Map<string, RecipientFacts>();
   readonly rooms = new Map<string, Promise<{ members: string[]; levels: PowerLevels; displayNames: Map<string, string | null> }>>();
   constructor(db: Queryable) {
     this.db = db;
   }
 
+  /** The event's recipients, loaded (a room's first event loads all its members: the next events go to them too). */
   async of(event: PushCandidate): Promise<string[]> {
     const { members } = await this.room(event.room_id);
     const users = new Set(members.filter((userId) => userId !== event.sender));
     if (event.type === 'm.room.member' && event.state_key && event.content.membership === 'invite' && event.state_key !== event.sender) users.add(event.state_key);
+    await this.load([...members, ...users]);
     return [...users];
   }
 
+  /** Reads, in one query, the users not read yet in this run. */
+  private async load(userIds: readonly string[]): Promise<void> {
+    const missing = [...new Set(userIds)].filter((userId) => !this.users.has(userId));
+    for (const row of await pushUserFacts(this.db, missing, { pushRules: PUSH_RULES_TYPE, ignoredUsers: IGNORED_USER_LIST })) {
+      this.users.set(row.user_id, {
+        ruleset: rulesetFrom(row.user_id, row.push_rules),
+        displayName: row.displayname ?? undefined,
+        ignored: ignoredUsersFrom(row.ignored),
+      });
+    }
+  }
+
+  /** For a user `of` returned. */
   async actionsFor(userId: string, event: PushCandidate): Promise<PushAction[] | undefined> {
-    const [user, room] = await Promise.all([this.user(userId), this.room(event.room_id)]);
+    const user = this.users.get(userId);
+    if (!user) throw new Error(`push evaluation: ${userId} was not loaded`);
+    const room = await this.room(event.room_id);
     if (user.ignored.has(event.sender)) return undefined;
     const context: PushContext = {
       userId,
@@ -130,39 +174,14 @@ class RecipientCache {
     return evaluatePushRules(user.ruleset, pushEvent, context);
   }
 
-  private user(userId: string): Promise<UserInputs> {
-    this.loadUsers([userId]);
-    return this.users.get(userId)!;
-  }
-
-  /** Starts reading the inputs of those of `userIds` not read yet, in batches. */
-  private loadUsers(userIds: readonly string[]): void {
-    const missing = [...new Set(userIds)].filter((userId) => !this.users.has(userId));
-    for (let i = 0; i < missing.length; i += USERS_READ_TOGETHER) {
-      const batch = missing.slice(i, i + USERS_READ_TOGETHER);
-      const read = Promise.all([globalAccountDataOfUsers(this.db, batch, [PUSH_RULES_TYPE, IGNORED_USER_LIST]), displayNamesOf(this.db, batch)]);
-      for (const userId of batch) {
-        this.users.set(
-          userId,
-          read.then(([accountData, names]) => ({
-            ruleset: rulesetFrom(userId, accountData.get(userId)?.get(PUSH_RULES_TYPE)),
-            displayName: names.get(userId),
-            ignored: ignoredUsersFrom(accountData.get(userId)?.get(IGNORED_USER_LIST)),
-          })),
-        );
-      }
-    }
-  }
-
   private room(roomId: string) {
     let entry = this.rooms.get(roomId);
     if (!entry) {
-      entry = Promise.all([joinedMembers(this.db, roomId), currentStateEvents(this.db, roomId, [{ type: 'm.room.power_levels', state_key: '' }]), memberDisplayNames(this.db, roomId)]).then(
-        ([members, [powerLevels], displayNames]) => {
-          this.loadUsers(members);
-          return { members, levels: (powerLevels?.json.content ?? {}) as PowerLevels, displayNames };
-        },
-      );
+      entry = Promise.all([pushRoomFacts(this.db, roomId), memberDisplayNames(this.db, roomId)]).then(([{ members, powerLevels }, displayNames]) => ({
+        members,
+        levels: (powerLevels ?? {}) as PowerLevels,
+        displayNames,
+      }));
       this.rooms.set(roomId, entry);
     }
     return entry;

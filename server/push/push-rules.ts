@@ -33,8 +33,8 @@ export async function loadRuleset(db: Queryable, userId: string): Promise<Rulese
   return rulesetFrom(userId, await findAccountData(db, userId, GLOBAL_ROOM, PUSH_RULES_TYPE));
 }
 
-/** The ruleset from the user's stored `m.push_rules` account data (undefined: none stored, the defaults). */
-export function rulesetFrom(userId: string, content: Record<string, unknown> | undefined): Ruleset {
+/** The ruleset from the user's stored `m.push_rules` content (undefined or null: none stored, the defaults). */
+export function rulesetFrom(userId: string, content: Record<string, unknown> | null | undefined): Ruleset {
   return mergeRuleset(userId, content?.global as Partial<Record<RuleKind, PushRule[]>> | undefined);
 }
 

@@ -43,6 +43,8 @@ export interface LockedRoom {
   latestDepth: number;
   /** Users to wake for the newest event appended in this transaction; its joined members join them in `finishAppends`. */
   newestWake?: Set<string>;
+  /** The event whose insert already moved the head, and the members it read then (see `appendEvent`'s `lastOfBatch`). */
+  headWrittenWith?: { eventId: string; joinedMembers: string[] };
 }
 
 /** Most queued sends to one room that share a transaction. */
@@ -77,9 +79,9 @@ export async function appendDrafts(app: AppContext, roomId: string, drafts: Even
     return await withTransaction(app.db, async (tx, hooks) => {
       const room = await lockRoomForAppend(tx, roomId);
       const outcomes: Array<BatchOutcome<PersistentEvent>> = [];
-      for (const draft of drafts) {
+      for (const [index, draft] of drafts.entries()) {
         try {
-          outcomes.push({ ok: true, value: await appendEvent(app, tx, hooks, room, draft) });
+          outcomes.push({ ok: true, value: await appendEvent(app, tx, hooks, room, draft, { lastOfBatch: index === drafts.length - 1 }) });
         } catch (error) {
           if (!(error instanceof MatrixError)) throw error;
           outcomes.push({ ok: false, error });
@@ -104,8 +106,17 @@ export async function appendDrafts(app: AppContext, roomId: string, drafts: Even
  * the redaction it applies. Everything that can refuse it runs before the
  * first write. Call `finishAppends` once after the last append of the
  * transaction. A replayed transaction ID returns the event it made first.
+ * `lastOfBatch` (no append follows in this transaction) lets the event's
+ * insert move the room's head too, saving `finishAppends` a round trip.
  */
-export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room: LockedRoom, draft: EventDraft): Promise<PersistentEvent> {
+export async function appendEvent(
+  app: AppContext,
+  tx: Tx,
+  hooks: TxHooks,
+  room: LockedRoom,
+  draft: EventDraft,
+  options: { lastOfBatch?: boolean } = {},
+): Promise<PersistentEvent> {
   if (draft.type === 'm.room.power_levels') {
     // Malformed levels are the client's mistake (400), not a permission question (403).
     const problem = powerLevelsContentProblem(draft.content, roomVersionRules(room.roomVersion));
@@ -160,8 +171,11 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
     txn_device_id: draft.txn?.deviceId ?? null,
     txn_id: draft.txn?.txnId ?? null,
   };
-  const position = await insertEventAtNextPosition(tx, row, txnKey, Date.now());
+  const head = options.lastOfBatch ? { roomId: room.roomId, depth: event.depth } : undefined;
+  const { position, joinedMembers } = await insertEventAtNextPosition(tx, row, txnKey, Date.now(), head);
   slot.assign(position);
+  // Members before this event: with a membership event's target (added below) that covers everyone joined after it.
+  room.headWrittenWith = joinedMembers && { eventId: event.event_id, joinedMembers };
   if (event.state_key !== undefined) {
     await recordStateEvent(tx, { room_id: room.roomId, type: event.type, state_key: event.state_key, event_id: event.event_id, stream_ordering: position });
   }
@@ -183,8 +197,10 @@ export async function appendEvent(app: AppContext, tx: Tx, hooks: TxHooks, room:
  */
 export async function finishAppends(tx: Tx, room: LockedRoom): Promise<void> {
   if (!room.newestWake || !room.latestEventId) return;
-  for (const member of await advanceRoomHead(tx, room.roomId, room.latestEventId, room.latestDepth)) room.newestWake.add(member);
+  const written = room.headWrittenWith?.eventId === room.latestEventId ? room.headWrittenWith.joinedMembers : undefined;
+  for (const member of written ?? (await advanceRoomHead(tx, room.roomId, room.latestEventId, room.latestDepth))) room.newestWake.add(member);
   room.newestWake = undefined;
+  room.headWrittenWith = undefined;
 }
 
 /** Content that canonical JSON cannot carry (floats, integers beyond 2^53) is the client's error. */

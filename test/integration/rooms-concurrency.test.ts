@@ -41,6 +41,26 @@ test('concurrent sends into one room keep its DAG linear and every event reaches
   assert.equal(new Set(bodies).size, bodies.length, 'no duplicates');
 });
 
+test('replayed transaction IDs queued together with new sends return the events they made first', async () => {
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const first = await Promise.all(Array.from({ length: 6 }, (_, i) => sendMessage(server, alice, roomId, { msgtype: 'm.text', body: `first ${i}` }, `r${i}`)));
+  for (const result of first) assert.equal(result.status, 200, JSON.stringify(result.body));
+  // In flight at once, so they share transactions: replays of r0..r5 between sends that are new.
+  const mixed = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      i % 2 === 0
+        ? sendMessage(server, alice, roomId, { msgtype: 'm.text', body: `first ${i / 2}` }, `r${i / 2}`)
+        : sendMessage(server, alice, roomId, { msgtype: 'm.text', body: `new ${i}` }, `n${i}`),
+    ),
+  );
+  mixed.forEach((result, i) => {
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    if (i % 2 === 0) assert.equal(result.body.event_id, first[i / 2].body.event_id, `r${i / 2} is answered with its first event`);
+  });
+  const bodies = (await server.app.db.selectFrom('events').select('json').where('room_id', '=', roomId).where('type', '=', 'm.room.message').execute()).map((row) => row.json.content.body);
+  assert.equal(bodies.length, 12, 'six first sends and six new ones; no replay made an event');
+});
+
 test('sends queued behind each other are refused one by one: a refused send takes no other send down with it', async () => {
   const roomId = await createRoom(server, alice, { preset: 'private_chat' });
   const carol = await registerUser(server.url, 'carol');

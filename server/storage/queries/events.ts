@@ -14,19 +14,37 @@ export interface TxnKey {
  * Inserts an event at the next room-event stream position (taken from the
  * sequence by the insert itself) and, for a client send, its transaction-ID
  * row, in one statement. Returns the position.
+ *
+ * With `head`, the same statement also moves the room's head to this event
+ * and returns the room's joined members as they were before it (the caller
+ * adds the target of a membership event): the last append of a transaction
+ * needs no statement of its own for that.
  */
-export async function insertEventAtNextPosition(tx: Tx, row: Omit<NewEventRow, 'stream_ordering'>, txn: TxnKey | undefined, now: number): Promise<number> {
+export async function insertEventAtNextPosition(
+  tx: Tx,
+  row: Omit<NewEventRow, 'stream_ordering'>,
+  txn: TxnKey | undefined,
+  now: number,
+  head?: { roomId: string; depth: number },
+): Promise<{ position: number; joinedMembers: string[] | undefined }> {
   const insert = tx
     .insertInto('events')
     .values({ ...row, stream_ordering: sql<number>`nextval('room_event_stream_seq')`, json: JSON.stringify(row.json) as unknown as PersistentEvent })
     .returning('stream_ordering');
-  if (!txn) return (await insert.executeTakeFirstOrThrow()).stream_ordering;
-  const { rows } = await sql<{ stream_ordering: number }>`
-    WITH inserted AS (${insert})
-    INSERT INTO event_txns (user_id, device_id, scope, txn_id, event_id, created_ts)
-    SELECT ${txn.user_id}, ${txn.device_id}, ${txn.scope}, ${txn.txn_id}, ${row.event_id}, ${now} FROM inserted
-    RETURNING (SELECT stream_ordering FROM inserted)`.execute(tx);
-  return Number(rows[0].stream_ordering);
+  if (!txn && !head) return { position: (await insert.executeTakeFirstOrThrow()).stream_ordering, joinedMembers: undefined };
+  const txnInsert = txn
+    ? sql`, txn AS (INSERT INTO event_txns (user_id, device_id, scope, txn_id, event_id, created_ts)
+        SELECT ${txn.user_id}, ${txn.device_id}, ${txn.scope}, ${txn.txn_id}, ${row.event_id}, ${now} FROM inserted)`
+    : sql``;
+  const headUpdate = head ? sql`, head AS (UPDATE rooms SET latest_event_id = ${row.event_id}, latest_depth = ${head.depth} WHERE room_id = ${head.roomId})` : sql``;
+  const members = head
+    ? sql<string[]>`(SELECT coalesce(array_agg(user_id), '{}') FROM room_memberships WHERE room_id = ${head.roomId} AND membership = 'join')`
+    : sql<null>`NULL`;
+  // Data-modifying CTEs run to completion whether or not the final SELECT reads them.
+  const { rows } = await sql<{ stream_ordering: number; members: string[] | null }>`
+    WITH inserted AS (${insert}) ${txnInsert} ${headUpdate}
+    SELECT (SELECT stream_ordering FROM inserted) AS stream_ordering, ${members} AS members`.execute(tx);
+  return { position: Number(rows[0].stream_ordering), joinedMembers: rows[0].members ?? undefined };
 }
 
 export async function findEvent(db: Queryable, eventId: string): Promise<EventRow | undefined> {

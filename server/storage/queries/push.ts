@@ -75,13 +75,53 @@ export async function pushersWithPending(db: Queryable): Promise<number[]> {
   return rows.map((row) => Number(row.id));
 }
 
-export async function insertNotifications(db: Queryable, rows: Array<Omit<PushNotificationRow, 'id'>>): Promise<void> {
-  if (rows.length === 0) return;
-  await db
+/**
+ * Records a batch's notifications and moves evaluation past it in one
+ * statement (one commit): a crash leaves both or neither. Evaluating the batch
+ * again after a crash is harmless: a (user, event) notification exists once.
+ */
+export async function recordEvaluatedBatch(db: Queryable, rows: Array<Omit<PushNotificationRow, 'id'>>, evaluatedUpTo: number): Promise<void> {
+  const advance = sql`UPDATE push_progress SET evaluated = greatest(evaluated, ${evaluatedUpTo})`;
+  if (rows.length === 0) {
+    await advance.execute(db);
+    return;
+  }
+  const insert = db
     .insertInto('push_notifications')
     .values(rows.map((row) => ({ ...row, actions: JSON.stringify(row.actions) as unknown as unknown[] })))
-    .onConflict((oc) => oc.columns(['user_id', 'event_id']).doNothing())
-    .execute();
+    .onConflict((oc) => oc.columns(['user_id', 'event_id']).doNothing());
+  await sql`WITH inserted AS (${insert}) ${advance}`.execute(db);
+}
+
+/** The ids of the pushers of any of these users. */
+export async function pusherIdsOfUsers(db: Queryable, userIds: readonly string[]): Promise<number[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db.selectFrom('pushers').select('id').where('user_id', 'in', [...userIds]).orderBy('id').execute();
+  return rows.map((row) => Number(row.id));
+}
+
+/** What evaluation reads of a room: its joined members and its power levels' content. */
+export async function pushRoomFacts(db: Queryable, roomId: string): Promise<{ members: string[]; powerLevels: Record<string, unknown> | null }> {
+  const { rows } = await sql<{ members: string[]; power_levels: Record<string, unknown> | null }>`
+    SELECT (SELECT coalesce(array_agg(user_id), '{}') FROM room_memberships WHERE room_id = ${roomId} AND membership = 'join') AS members,
+      (SELECT e.json->'content' FROM current_state cs JOIN events e ON e.event_id = cs.event_id
+       WHERE cs.room_id = ${roomId} AND cs.type = 'm.room.power_levels' AND cs.state_key = '') AS power_levels`.execute(db);
+  return { members: rows[0].members, powerLevels: rows[0].power_levels };
+}
+
+/** What evaluation reads of users: display name, stored push rules and ignored-users list (global account data). */
+export async function pushUserFacts(
+  db: Queryable,
+  userIds: readonly string[],
+  types: { pushRules: string; ignoredUsers: string },
+): Promise<Array<{ user_id: string; displayname: string | null; push_rules: Record<string, unknown> | null; ignored: Record<string, unknown> | null }>> {
+  if (userIds.length === 0) return [];
+  const { rows } = await sql<{ user_id: string; displayname: string | null; push_rules: Record<string, unknown> | null; ignored: Record<string, unknown> | null }>`
+    SELECT r.user_id, u.displayname,
+      (SELECT content FROM account_data a WHERE a.user_id = r.user_id AND a.room_id = '' AND a.type = ${types.pushRules}) AS push_rules,
+      (SELECT content FROM account_data a WHERE a.user_id = r.user_id AND a.room_id = '' AND a.type = ${types.ignoredUsers}) AS ignored
+    FROM unnest(${[...userIds]}::text[]) AS r(user_id) LEFT JOIN users u ON u.user_id = r.user_id`.execute(db);
+  return rows;
 }
 
 /** A user's notifications, newest first, below `before` (an id), optionally highlights only. */
@@ -104,10 +144,6 @@ export async function pushProgress(db: Queryable): Promise<{ announced: number; 
 
 export async function announcePushPosition(db: Queryable, position: number): Promise<void> {
   await db.updateTable('push_progress').set({ announced: sql<number>`greatest(announced, ${position})` }).execute();
-}
-
-export async function markPushEvaluated(db: Queryable, position: number): Promise<void> {
-  await db.updateTable('push_progress').set({ evaluated: sql<number>`greatest(evaluated, ${position})` }).execute();
 }
 
 /** What push evaluation needs of an event. */

@@ -14,6 +14,7 @@ import * as adminAudit from './0012-admin-audit.ts';
 import * as appserviceEphemeral from './0013-appservice-ephemeral.ts';
 import * as slidingSync from './0014-sliding-sync.ts';
 import * as pushNotificationThreads from './0015-push-notification-threads.ts';
+import * as pusherStart from './0016-pusher-start.ts';
 
 /** Every migration, in order. Never edit one that has been merged; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013-appservice-ephemeral': appserviceEphemeral,
   '0014-sliding-sync': slidingSync,
   '0015-push-notification-threads': pushNotificationThreads,
+  '0016-pusher-start': pusherStart,
 };

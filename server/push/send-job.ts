@@ -58,7 +58,9 @@ async function sendPending(app: AppContext, pusherId: number, lastAttempt: boole
   const events = new Map((await findEvents(app.db, pending.map((row) => row.event_id))).map((row) => [row.event_id, row]));
   for (const notification of pending) {
     const event = events.get(notification.event_id);
-    if (event && event.redacted_because === null) {
+    // Sent before the pusher was set (evaluated after it): not this pusher's to send.
+    const beforePusher = notification.stream_ordering <= pusher.from_stream_ordering;
+    if (event && event.redacted_because === null && !beforePusher) {
       const answer = await postNotification(app, url, await notifyBody(app, pusher, notification, event));
       if (!answer.ok && !lastAttempt) throw new Error(`push gateway of pusher ${pusher.id}: ${answer.reason}`);
       if (!answer.ok) app.logger.warn({ pusherId: pusher.id, reason: answer.reason }, 'push notification given up');

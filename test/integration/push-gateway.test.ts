@@ -7,6 +7,7 @@ import { startFakePushGateway, type FakePushGateway } from '../support/push-gate
 import { assertMatchesSpec, assertRequestMatchesSpec } from '../support/spec-schema.ts';
 import { assertRefusal } from '../support/refusals.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { sql } from 'kysely';
 import { PUSH_PRUNE_JOB } from '../../server/push/prune-job.ts';
 
 let server: TestServer;
@@ -133,6 +134,23 @@ test('encrypted rooms: the gateway gets the ciphertext event as stored, never pl
   const push = await waitFor('dave’s push', async () => gateway.received.find((entry) => entry.body.notification.devices[0].pushkey === 'dave-key'));
   assert.equal(push.body.notification.type, 'm.room.encrypted');
   assert.deepEqual(push.body.notification.content, ciphertext);
+});
+
+test('a pusher never sends an event sent before it was set, even when that event is evaluated after', async () => {
+  const frank = await registerUser(server.url, 'frank');
+  const room = await createRoom(server, alice, { preset: 'public_chat' });
+  await roomPost(server, frank, room, 'join');
+  const early = await say(server, alice, room, 'before the pusher');
+  assert.equal((await setPusher(frank, { pushkey: 'frank-key', data: { url: gateway.url } })).status, 200);
+  // Evaluation runs behind the stream: record the early event's notification after the pusher exists, as a late evaluation would.
+  const { rows } = await sql<{ stream_ordering: string }>`SELECT stream_ordering FROM events WHERE event_id = ${early}`.execute(server.app.db);
+  await sql`INSERT INTO push_notifications (user_id, room_id, event_id, stream_ordering, actions, highlight, ts, thread_id)
+    VALUES (${frank.userId}, ${room}, ${early}, ${rows[0].stream_ordering}, '["notify"]'::jsonb, false, ${Date.now()}, 'main')
+    ON CONFLICT (user_id, event_id) DO UPDATE SET id = nextval(pg_get_serial_sequence('push_notifications', 'id'))`.execute(server.app.db);
+  const later = await say(server, alice, room, 'after the pusher');
+  await waitFor('the later message’s push', async () => (gateway.received.some((push) => push.body.notification.event_id === later) ? true : undefined));
+  const pushed = gateway.received.filter((push) => push.body.notification.devices[0].pushkey === 'frank-key').map((push) => push.body.notification.event_id);
+  assert.deepEqual(pushed, [later], 'only the message sent after the pusher was set');
 });
 
 test('an invite is pushed to the invitee (high priority, user_is_target) and listed in their /notifications', async () => {

@@ -14,7 +14,7 @@ import { assertTableColumns } from '../support/table-columns.ts';
 const COLUMNS = {
   pushers: {
     id: 1, user_id: 1, access_token_hash: 1, device_id: 1, kind: 1, app_id: 1, pushkey: 1, pushkey_ts: 1, app_display_name: 1,
-    device_display_name: 1, profile_tag: 1, lang: 1, data: 1, last_notification_id: 1,
+    device_display_name: 1, profile_tag: 1, lang: 1, data: 1, last_notification_id: 1, from_stream_ordering: 1,
   } satisfies Record<keyof PushersTable, 1>,
   push_notifications: { id: 1, user_id: 1, room_id: 1, event_id: 1, stream_ordering: 1, actions: 1, highlight: 1, ts: 1, thread_id: 1 } satisfies Record<keyof PushNotificationsTable, 1>,
   push_progress: { id: 1, announced: 1, evaluated: 1 } satisfies Record<keyof PushProgressTable, 1>,

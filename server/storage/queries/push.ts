@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Queryable, Tx } from '../database.ts';
 import type { PusherRow, PushNotificationRow } from '../tables/push.ts';
 
-export type NewPusher = Omit<PusherRow, 'id' | 'last_notification_id'>;
+export type NewPusher = Omit<PusherRow, 'id' | 'last_notification_id' | 'from_stream_ordering'>;
 
 export async function pushersOfUser(db: Queryable, userId: string): Promise<PusherRow[]> {
   return db.selectFrom('pushers').selectAll().where('user_id', '=', userId).orderBy('id').execute();
@@ -25,7 +25,9 @@ export async function countPushersOfUser(db: Queryable, userId: string): Promise
 
 /**
  * Creates or replaces the user's pusher for (app_id, pushkey). A new pusher
- * starts after the user's newest notification, so it never replays history.
+ * starts after the user's newest notification and after the room-event
+ * stream's head, so it never replays history, also not an older event whose
+ * evaluation is still to come. A replaced pusher keeps its positions.
  */
 export async function upsertPusher(tx: Tx, pusher: NewPusher): Promise<void> {
   await tx
@@ -34,6 +36,7 @@ export async function upsertPusher(tx: Tx, pusher: NewPusher): Promise<void> {
       ...pusher,
       data: JSON.stringify(pusher.data) as unknown as Record<string, unknown>,
       last_notification_id: sql<number>`(SELECT coalesce(max(id), 0) FROM push_notifications WHERE user_id = ${pusher.user_id})`,
+      from_stream_ordering: sql<number>`(SELECT coalesce(max(stream_ordering), 0) FROM events)`,
     })
     .onConflict((oc) =>
       oc.columns(['app_id', 'pushkey', 'user_id']).doUpdateSet((eb) => ({

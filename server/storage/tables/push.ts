@@ -17,6 +17,8 @@ export interface PushersTable {
   data: Record<string, unknown>;
   /** The newest notification sent (or given up on) through this pusher. */
   last_notification_id: Generated<number>;
+  /** The room-event position when it was set: events at or before it are never pushed through it. */
+  from_stream_ordering: Generated<number>;
 }
 
 /** An event a user's push rules said `notify` for (spec: GET /notifications). */

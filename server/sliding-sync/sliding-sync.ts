@@ -21,6 +21,7 @@ import { roomOutcome, type RoomScope } from './room-data.ts';
 import { requiredStateKey, type RequiredState } from './required-state.ts';
 import { candidateRooms } from './room-list.ts';
 import { selectRooms } from './room-selection.ts';
+import { mapConcurrently } from '../sync/map-concurrently.ts';
 
 /** Rooms of one response built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -169,16 +170,3 @@ async function buildResponse(app: AppContext, caller: { userId: string; deviceId
   return { body: { lists: selection.counts, rooms, extensions: extensions.body }, state, changed };
 }
 
-/** `map` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

@@ -15,6 +15,7 @@ import { findEvent } from '../../storage/queries/events.ts';
 import { sharedRead } from '../shared-reads.ts';
 import { newestEventsOfRooms, stateEventsOfRoomsAt } from '../../storage/queries/sync-batch.ts';
 import { filterStateSection, stateBesideFilteredTimeline, timelineIsFiltered } from '../state-section-filter.ts';
+import { mapConcurrently } from '../map-concurrently.ts';
 
 /** Rooms of one sync built at once: enough to overlap round trips, few enough to leave the pool to others. */
 const ROOMS_IN_PARALLEL = 4;
@@ -214,16 +215,3 @@ async function membershipsAt(db: Queryable, rows: readonly MembershipRow[], upTo
   return result;
 }
 
-/** `map` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

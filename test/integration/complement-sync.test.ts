@@ -75,6 +75,14 @@ test('TestArchivedRoomsHistory', async (t) => {
     const leaveEvent = left.state.events.find((e: any) => e.type === 'm.room.member' && e.state_key === bob.userId);
     assert.equal(leaveEvent?.content.membership, 'leave');
   };
+  const checkHasEvents = (response: any) => {
+    const left = response.rooms.leave[roomId];
+    assert.deepEqual(left.state?.events ?? [], [], 'the made-up state is in the timeline, so not in state');
+    assert.deepEqual(left.timeline.events.map((e: any) => e.content.body ?? e.content.my_key), ['before', 'before'], 'only the message and the state from before the leave');
+    assert.deepEqual(left.timeline.events.map((e: any) => e.type), ['m.room.message', madeUp]);
+  };
+  await t.test('timeline has events / initial sync', async () => checkHasEvents(await sync(bob, { filter })));
+  await t.test('timeline has events / incremental sync', async () => checkHasEvents(await sync(bob, { filter, since: bobSince })));
   await t.test('timeline is empty / initial sync', async () => checkEmpty(await sync(bob, { filter: empty })));
   await t.test('timeline is empty / incremental sync', async () => checkEmpty(await sync(bob, { filter: empty, since: bobSince })));
 });
@@ -188,6 +196,40 @@ test('TestSync', async (t) => {
     const since = (await sync(alice)).next_batch;
     const roomId = await createRoom(server, alice);
     assert.ok((await sync(alice, { since })).rooms.join[roomId]);
+  });
+  // Complement wants `limited` unless exactly 6 messages come (Synapse fills 10 events before the types
+  // filter); Palisade fills the limit after it, so all 8 messages arrive, not limited.
+  await t.test('Newly joined room has correct timeline in incremental sync (types filter applied; all 8 messages, not limited)', async () => {
+    const filter = JSON.stringify({ room: { timeline: { limit: 10, types: ['m.room.message'] }, state: { types: [] } } });
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    for (let i = 0; i < 4; i++) await say(server, alice, roomId, `alice message 1-${i}`);
+    const since = (await sync(bob, { filter })).next_batch;
+    for (let i = 0; i < 4; i++) await say(server, alice, roomId, `alice message 2-${i}`);
+    await join(bob, roomId);
+    const joined = (await sync(bob, { filter, since })).rooms.join[roomId].timeline;
+    assert.ok(joined.events.every((e: any) => e.type === 'm.room.message'), 'only messages');
+    assert.equal(joined.events.length, 8, JSON.stringify(joined.events.map((e: any) => e.content.body)));
+    assert.equal(joined.limited, false, 'every message of the room is there');
+  });
+  await t.test('Newly joined room includes presence in incremental sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    const since = (await sync(bob)).next_batch;
+    await join(bob, roomId);
+    const first = await sync(bob, { since });
+    assert.ok(first.presence?.events?.some((e: any) => e.sender === alice.userId), `alice's presence with the join: ${JSON.stringify(first.presence)}`);
+    assert.ok(first.presence.events.every((e: any) => [alice.userId, bob.userId].includes(e.sender)), 'no one who shares no room');
+    const again = await sync(bob, { since: first.next_batch });
+    assert.deepEqual(again.presence?.events ?? [], [], 'and not again');
+  });
+  await t.test('Get presence for newly joined members in incremental sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    await say(server, alice, roomId, 'dummy message');
+    const since = (await sync(alice)).next_batch;
+    await join(bob, roomId);
+    const first = await sync(alice, { since });
+    assert.ok(first.presence?.events?.some((e: any) => e.sender === bob.userId), `bob's presence with his join: ${JSON.stringify(first.presence)}`);
+    const again = await sync(alice, { since: first.next_batch });
+    assert.deepEqual(again.presence?.events ?? [], [], 'and not again');
   });
 });
 

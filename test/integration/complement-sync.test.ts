@@ -423,3 +423,66 @@ test('TestWriteMDirectAccountData and TestIsDirectFlagLocal', async (t) => {
     assert.equal(own.content.is_direct, true);
   });
 });
+
+// tests/csapi/thread_notifications_test.go
+test('TestThreadedReceipts', async () => {
+  const alice = await newUser('alice');
+  const bob = await newUser('bob');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  await join(bob, roomId);
+  const bobSince = (await sync(bob)).next_batch;
+  let txn = 0;
+  const send = async (type: string, content: Record<string, unknown>) => (await as(alice).put(room(roomId, `send/${type}/thr-${txn++}`), content)).body.event_id as string;
+  const thread = (eventId: string, relType = 'm.thread') => ({ 'm.relates_to': { event_id: eventId, rel_type: relType } });
+  const eventA = await send('m.room.message', { msgtype: 'm.text', body: 'Hello world!' });
+  const eventB = await send('m.room.message', { msgtype: 'm.text', body: 'Start thread!', ...thread(eventA) });
+  await send('m.room.message', { msgtype: 'm.text', body: `Thread response ${bob.userId}!`, ...thread(eventA) });
+  const eventD = await send('m.room.message', { msgtype: 'm.text', body: `Hello ${bob.userId}!` });
+  await send('m.room.message', { msgtype: 'm.text', body: 'End thread', ...thread(eventA) });
+  const eventF = await send('m.room.message', { msgtype: 'm.text', body: 'Reference!', ...thread(eventA, 'm.reference') });
+  const eventG = await send('m.room.reaction', { 'm.relates_to': { event_id: eventF, rel_type: 'm.annotation', key: 'test' } });
+  const threadFilter = JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } });
+  const counts = async (threaded: boolean) => {
+    const joined = (await sync(bob, { since: bobSince, ...(threaded ? { filter: threadFilter } : {}) })).rooms.join[roomId];
+    const inThread = joined.unread_thread_notifications?.[eventA];
+    return {
+      room: [joined.unread_notifications.highlight_count, joined.unread_notifications.notification_count],
+      thread: inThread ? [inThread.highlight_count, inThread.notification_count] : joined.unread_thread_notifications,
+    };
+  };
+  const receipt = async (eventId: string, body: Record<string, unknown>) => expectStatus(await as(bob).post(room(roomId, `receipt/m.read/${seg(eventId)}`), body), 200);
+  assert.deepEqual(await counts(false), { room: [2, 6], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 3], thread: [1, 3] });
+  await receipt(eventA, { thread_id: 'main' });
+  assert.deepEqual(await counts(false), { room: [2, 5], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 2], thread: [1, 3] });
+  await receipt(eventB, { thread_id: eventA });
+  assert.deepEqual(await counts(false), { room: [2, 4], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 2], thread: [1, 2] });
+  await receipt(eventD, {});
+  assert.deepEqual(await counts(false), { room: [0, 2], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [0, 1], thread: [0, 1] });
+  await receipt(eventG, { thread_id: eventA });
+  expectStatus(await as(bob).post(room(roomId, `receipt/m.read/${seg(eventD)}`), { thread_id: eventA }), 400, 'M_INVALID_PARAM');
+  assert.deepEqual(await counts(false), { room: [0, 1], thread: undefined });
+  const last = await counts(true);
+  assert.deepEqual(last.room, [0, 1]);
+  assert.ok(last.thread === undefined || Object.keys(last.thread).length === 0, `the thread is read: ${JSON.stringify(last.thread)}`);
+  const receipts = (await sync(bob, { since: bobSince })).rooms.join[roomId].ephemeral.events.find((e: any) => e.type === 'm.receipt').content;
+  assert.equal(receipts[eventA]['m.read'][bob.userId].thread_id, 'main');
+  assert.equal(receipts[eventD]['m.read'][bob.userId].thread_id, undefined, 'the unthreaded receipt has no thread_id');
+  assert.equal(receipts[eventG]['m.read'][bob.userId].thread_id, eventA);
+});
+
+test('TestThreadReceiptsInSyncMSC4102 (TestThreadReceiptsInSync)', async () => {
+  const alice = await newUser('alice');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const eventA = (await as(alice).put(room(roomId, 'send/m.room.message/t1'), { msgtype: 'm.text', body: 'Hello world!' })).body.event_id;
+  const eventB = (await as(alice).put(room(roomId, 'send/m.room.message/t2'), { msgtype: 'm.text', body: 'Start thread!', 'm.relates_to': { event_id: eventA, rel_type: 'm.thread' } })).body.event_id;
+  expectStatus(await as(alice).post(room(roomId, `receipt/m.read/${seg(eventB)}`), {}), 200);
+  expectStatus(await as(alice).post(room(roomId, `receipt/m.read/${seg(eventB)}`), { thread_id: eventA }), 200);
+  const receipts = (await sync(alice)).rooms.join[roomId].ephemeral.events.filter((e: any) => e.type === 'm.receipt');
+  const readers = receipts.map((e: any) => e.content[eventB]?.['m.read']?.[alice.userId]).filter(Boolean);
+  assert.ok(readers.some((r: any) => r.thread_id === undefined), `the unthreaded receipt: ${JSON.stringify(receipts)}`);
+  assert.ok(readers.some((r: any) => r.thread_id === eventA), 'and the threaded one');
+});

@@ -269,8 +269,19 @@ test('TestPushSync', async (t) => {
   const wakes = async (change: () => Promise<unknown>) => {
     const since = (await sync(alice)).next_batch;
     await change();
-    assert.ok(pushRulesIn(await sync(alice, { since })));
+    const rules = pushRulesIn(await sync(alice, { since }));
+    assert.ok(rules?.content.global.override.some((rule: any) => rule.rule_id === '.m.rule.master'), 'merged with the defaults');
   };
+  await t.test('Push rules come down in an initial /sync', async () => {
+    const initial = pushRulesIn(await sync(alice));
+    assert.ok(initial?.content.global, 'the defaults, before any change');
+    const served = await as(alice).get('v3/pushrules/');
+    assert.deepEqual(initial.content, served.body, 'the same rules GET /pushrules/ answers');
+    const quiet = await sync(alice, { filter: JSON.stringify({ account_data: { not_types: ['m.push_rules'] } }) });
+    assert.equal(pushRulesIn(quiet), undefined, 'a filter leaving m.push_rules out is obeyed');
+    const since = (await sync(alice)).next_batch;
+    assert.equal(pushRulesIn(await sync(alice, { since })), undefined, 'not again in an incremental sync with no change');
+  });
   await t.test('Adding a push rule wakes up an incremental /sync', async () => {
     await wakes(async () => expectStatus(await as(alice).put('v3/pushrules/global/room/!foo:example.com', { actions: ['dont_notify'] }), 200));
   });

@@ -308,6 +308,22 @@ test('TestRoomForget', async (t) => {
     assert.equal(sync.rooms?.leave?.[roomId], undefined);
     assert.equal(sync.rooms?.join?.[roomId], undefined);
   });
+  await t.test('Leave for forgotten room shows up in v2 incremental /sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    await join(bob, roomId);
+    await say(server, alice, roomId, 'Hello world!');
+    const beforeLeave = (await syncOnce(server, alice, { timeout: '0' })).next_batch;
+    await leave(alice, roomId);
+    expectStatus(await as(alice).post(room(roomId, 'forget')), 200);
+    await say(server, bob, roomId, 'Hello world!');
+    const incremental = await syncOnce(server, alice, { filter: includeLeave, since: beforeLeave, timeout: '0' });
+    assert.ok(incremental.rooms?.leave?.[roomId], 'the leave reaches devices that synced before it');
+    assert.deepEqual(timelineOf(incremental, roomId, 'leave'), [], 'but none of the forgotten history');
+    const after = await syncOnce(server, alice, { filter: includeLeave, since: incremental.next_batch, timeout: '0' });
+    assert.equal(after.rooms?.leave?.[roomId], undefined, 'and only once');
+    const initial = await syncOnce(server, alice, { filter: includeLeave, timeout: '0' });
+    assert.equal(initial.rooms?.leave?.[roomId], undefined, 'never in an initial sync');
+  });
   await t.test("Can forget room you've been kicked from", async () => {
     const roomId = await createRoom(server, alice, { preset: 'public_chat' });
     await join(bob, roomId);

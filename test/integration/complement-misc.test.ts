@@ -157,9 +157,10 @@ test('TestUnknownEndpoints', async (t) => {
     await unknown('/_matrix/media/v3/unknown');
     await wrongMethod('PATCH', '/_matrix/media/v3/upload');
   });
-  await t.test('Key endpoints (the unknown paths; this server serves only /key/v2/server)', async () => {
+  await t.test('Key endpoints', async () => {
     await unknown('/_matrix/key/unknown');
     await unknown('/_matrix/key/v2/unknown');
+    await wrongMethod('PUT', '/_matrix/key/v2/query');
   });
 });
 

@@ -798,3 +798,27 @@ test('TestJson and TestEvent (invalid_test)', async (t) => {
     expectStatus(await as(alice).put(room(roomId, 'state/m.room.topic/'), { topic: 'a'.repeat(70_000) }), 413, 'M_TOO_LARGE');
   });
 });
+
+test('TestFilter (invalid_test: invalid filters are refused with 4xx)', async () => {
+  const NAO = 'not_an_object';
+  const NAL = 'not_a_list';
+  const filters: unknown[] = [
+    { presence: NAO },
+    { room: { timeline: NAO } },
+    { room: { state: NAO } },
+    { room: { ephemeral: NAO } },
+    { room: { account_data: NAO } },
+    ...['rooms', 'not_rooms', 'senders', 'not_senders', 'types', 'not_types'].map((key) => ({ room: { timeline: { [key]: NAL } } })),
+    { room: { timeline: { types: [1] } } },
+    { room: { timeline: { rooms: ['not_a_room_id'] } } },
+    { room: { timeline: { senders: ['not_a_sender_id'] } } },
+  ];
+  const before = await server.app.db.selectFrom('user_filters').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  for (const filter of filters) {
+    const result = await as(alice).post(`v3/user/${seg(alice.userId)}/filter`, filter);
+    assert.ok(result.status >= 400 && result.status < 500, `${JSON.stringify(filter)}: ${result.status} ${JSON.stringify(result.body)}`);
+    assert.ok(['M_BAD_JSON', 'M_INVALID_PARAM', 'M_NOT_JSON'].includes(result.body.errcode), result.body.errcode);
+  }
+  const afterCount = await server.app.db.selectFrom('user_filters').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  assert.deepEqual(afterCount, before, 'no refused filter was stored');
+});

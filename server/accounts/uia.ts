@@ -101,11 +101,13 @@ async function checkPassword(app: AppContext, auth: Record<string, unknown>, use
     return { errcode: ErrCode.MISSING_PARAM, error: 'Password authentication needs identifier.user and password' };
   }
   const claimedId = resolveUserIdentifier(claimed, app.config.server_name);
-  if (userId && claimedId !== userId) return { errcode: ErrCode.FORBIDDEN, error: 'You can only authenticate as yourself' };
   const user = await findUser(app.db, claimedId);
   if (!user?.password_hash || !(await verifyPassword(auth.password, user.password_hash))) {
     return { errcode: ErrCode.FORBIDDEN, error: 'Invalid password' };
   }
+  // Valid credentials of someone other than the caller: a plain 403, not another challenge (as Synapse answers,
+  // and Complement's TestDeviceManagement expects); the session records nothing.
+  if (userId && claimedId !== userId) throw new MatrixError(ErrCode.FORBIDDEN, 'You can only authenticate as yourself', { status: 403 });
   return null;
 }
 

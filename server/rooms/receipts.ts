@@ -35,7 +35,7 @@ export async function sendReceipt(app: AppContext, userId: string, roomId: strin
     if (threadId !== 'main' && !threadId.startsWith('$')) throw invalidParam('thread_id must be "main" or the event ID of a thread root');
   }
   const event = await receiptTarget(app, userId, roomId, eventId);
-  if (threadId !== undefined && threadId !== 'main' && threadOf(event) !== threadId) throw invalidParam(`Event ${eventId} is not in thread ${threadId}`);
+  if (threadId !== undefined && threadId !== 'main' && !(await isRelatedToThread(app, event, threadId))) throw invalidParam(`Event ${eventId} is not in thread ${threadId}`);
   if (receiptType === 'm.fully_read') return setFullyRead(app, userId, roomId, event);
   await storeReceipt(app, userId, roomId, receiptType, event, threadId ?? '');
 }
@@ -81,6 +81,32 @@ async function storeReceipt(app: AppContext, userId: string, roomId: string, rec
 /** The read marker is room account data the server writes: `m.fully_read` with the event ID. */
 async function setFullyRead(app: AppContext, userId: string, roomId: string, event: EventRow): Promise<void> {
   await withTransaction(app.db, (tx, hooks) => writeAccountData(app, tx, hooks, { userId, roomId, type: 'm.fully_read' }, { event_id: event.event_id }));
+}
+
+/** How far a receipt's event may be from the thread through relations (a reaction to a reference to the root is two). */
+const MAX_RELATION_HOPS = 3;
+
+/**
+ * Spec: 400 when "the event_id is not related to the thread_id". Related: the
+ * root, a reply in the thread, or an event relating (reaction, reference, edit…)
+ * to one of those, a few hops at most, in the same room (Complement marks a
+ * thread read with a reaction to a reference to its root).
+ */
+async function isRelatedToThread(app: AppContext, event: EventRow, threadId: string): Promise<boolean> {
+  let current: EventRow | undefined = event;
+  for (let hop = 0; current && hop <= MAX_RELATION_HOPS; hop++) {
+    if (threadOf(current) === threadId) return true;
+    const target = relationTarget(current);
+    if (target === undefined) return false;
+    const next: EventRow | undefined = await findEvent(app.db, target);
+    current = next?.room_id === event.room_id ? next : undefined;
+  }
+  return false;
+}
+
+function relationTarget(event: EventRow): string | undefined {
+  const relation = (event.json.content as Record<string, unknown>)['m.relates_to'] as { event_id?: unknown } | undefined;
+  return typeof relation?.event_id === 'string' ? relation.event_id : undefined;
 }
 
 /** The thread an event belongs to: its root's ID for the root and its replies, else undefined. */

@@ -9,15 +9,19 @@ import type { EventRange } from '../storage/queries/events.ts';
  */
 const MAX_FILTER_ENTRIES = 100;
 const Strings = z.array(z.string().max(255)).max(MAX_FILTER_ENTRIES).optional();
+/** Room and user IDs by their sigil (Synapse's filter schema checks the same; Complement's TestFilter refuses others). */
+export const RoomId = z.string().max(255).regex(/^!./, 'a room ID starts with !');
+const RoomIds = z.array(RoomId).max(MAX_FILTER_ENTRIES).optional();
+const UserIds = z.array(z.string().max(255).regex(/^@[^:]*:./, 'a user ID looks like @name:server')).max(MAX_FILTER_ENTRIES).optional();
 
 export const RoomEventFilterSchema = z.looseObject({
   limit: z.number().int().min(1).optional(),
   types: Strings,
   not_types: Strings,
-  senders: Strings,
-  not_senders: Strings,
-  rooms: Strings,
-  not_rooms: Strings,
+  senders: UserIds,
+  not_senders: UserIds,
+  rooms: RoomIds,
+  not_rooms: RoomIds,
   contains_url: z.boolean().optional(),
   lazy_load_members: z.boolean().optional(),
   include_redundant_members: z.boolean().optional(),

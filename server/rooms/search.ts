@@ -2,7 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import { invalidParam } from '../errors.ts';
 import { eventsInRange } from '../storage/queries/events.ts';
 import { membershipsOfUser, stateEventsAt } from '../storage/queries/room-state.ts';
-import { searchEvents, SEARCH_KEYS, type SearchKey } from '../storage/queries/search.ts';
+import { matchPositions, searchEvents, SEARCH_KEYS, type SearchKey } from '../storage/queries/search.ts';
 import type { EventRow } from '../storage/tables/rooms.ts';
 import { formatRoomPosition } from '../sync/stream-token.ts';
 import { toClientEvents, type ClientEvent, type Viewer } from './client-event.ts';
@@ -15,6 +15,8 @@ export const SEARCH_PAGE_SIZE = 10;
 const MAX_SEARCH_WORDS = 20;
 export const DEFAULT_CONTEXT_LIMIT = 5;
 export const MAX_CONTEXT_LIMIT = 20;
+/** Matches looked at for `count` (the spec's count is approximate): beyond this many it stops growing. */
+export const MAX_COUNTED_MATCHES = 1000;
 
 export interface SearchRequest {
   searchTerm: string;
@@ -32,9 +34,9 @@ export interface SearchRequest {
  * all required) in the bodies, names and topics of the rooms the caller is in
  * or has left without forgetting, filtered by history visibility like every
  * other read. Encrypted rooms' messages are ciphertext, so they never match.
- * Pages: `r<position>` (newest first) or `k<offset>` (by rank). No `count`
- * (optional in the spec): a count of all matches would reveal how much of a
- * room's hidden history matches.
+ * Pages: `r<position>` (newest first) or `k<offset>` (by rank). `count` is
+ * the matches the caller may see among the newest MAX_COUNTED_MATCHES, so it
+ * never reveals how much of a room's hidden history matches.
  */
 export async function searchRoomEvents(app: AppContext, viewer: Viewer, request: SearchRequest) {
   const words = (request.searchTerm.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, MAX_SEARCH_WORDS);
@@ -53,6 +55,7 @@ export async function searchRoomEvents(app: AppContext, viewer: Viewer, request:
     limit: SEARCH_PAGE_SIZE,
   };
   const rows = await searchEvents(app.db, query);
+  const count = await visibleMatchCount(app, viewer.userId, query);
   const visible = await visibleInOrder(app, viewer.userId, rows);
   const events = await toClientEvents(app.db, visible, viewer);
   const results = [];
@@ -65,6 +68,7 @@ export async function searchRoomEvents(app: AppContext, viewer: Viewer, request:
   return {
     search_categories: {
       room_events: {
+        count,
         highlights: words,
         results,
         ...(nextBatch ? { next_batch: nextBatch } : {}),
@@ -82,13 +86,18 @@ function parseNextBatch(token: string | undefined, order: 'recent' | 'rank'): { 
   return match[1] === 'r' ? { before: Number(match[2]) } : { offset: Number(match[2]) };
 }
 
+/** How many matches, on every page, the reader may see (approximate past MAX_COUNTED_MATCHES). */
+async function visibleMatchCount(app: AppContext, userId: string, query: Parameters<typeof matchPositions>[1]): Promise<number> {
+  return (await visibleInOrder(app, userId, await matchPositions(app.db, query, MAX_COUNTED_MATCHES))).length;
+}
+
 /** The rows the reader may see, in their original order (visibility is decided per room). */
-async function visibleInOrder<T extends EventRow>(app: AppContext, userId: string, rows: readonly T[]): Promise<T[]> {
-  const allowed = new Set<string>();
+async function visibleInOrder<T extends Pick<EventRow, 'room_id' | 'stream_ordering'>>(app: AppContext, userId: string, rows: readonly T[]): Promise<T[]> {
+  const allowed = new Set<T>();
   for (const roomId of new Set(rows.map((row) => row.room_id))) {
-    for (const row of await filterVisibleEvents(app.db, userId, roomId, rows.filter((candidate) => candidate.room_id === roomId))) allowed.add(row.event_id);
+    for (const row of await filterVisibleEvents(app.db, userId, roomId, rows.filter((candidate) => candidate.room_id === roomId))) allowed.add(row);
   }
-  return rows.filter((row) => allowed.has(row.event_id));
+  return rows.filter((row) => allowed.has(row));
 }
 
 async function contextOf(app: AppContext, viewer: Viewer, row: EventRow, options: NonNullable<SearchRequest['eventContext']>) {

@@ -3,7 +3,7 @@ import type { Queryable } from '../storage/database.ts';
 import { findFilter } from '../storage/queries/user-filters.ts';
 import { invalidParam } from '../errors.ts';
 import { EventTypeFilterSchema, eventTypeMatcherOf, type EventTypeMatcher } from './event-type-filter.ts';
-import { rangeFilterOf, RoomEventFilterSchema, type RoomEventFilter } from '../rooms/room-event-filter.ts';
+import { rangeFilterOf, RoomEventFilterSchema, RoomId, type RoomEventFilter } from '../rooms/room-event-filter.ts';
 import type { EventRange } from '../storage/queries/events.ts';
 
 /** Spec: the timeline limit a server picks when the filter names none (Synapse uses 10). */
@@ -19,8 +19,8 @@ export const FilterSchema = z.looseObject({
   presence: EventTypeFilterSchema.optional(),
   room: z
     .looseObject({
-      rooms: z.array(z.string()).optional(),
-      not_rooms: z.array(z.string()).optional(),
+      rooms: z.array(RoomId).optional(),
+      not_rooms: z.array(RoomId).optional(),
       include_leave: z.boolean().optional(),
       timeline: RoomEventFilterSchema.extend({ limit: z.number().int().min(0).optional(), unread_thread_notifications: z.boolean().optional() }).optional(),
       state: RoomEventFilterSchema.optional(),

@@ -191,10 +191,16 @@ test('TestDeviceManagement', async (t) => {
     const challenge = await client.delete('v3/devices/DEVICE_B', {});
     expectStatus(challenge, 401);
     const refused = await client.delete('v3/devices/DEVICE_B', { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: bob.userId }, password: 'bob-pw', session: challenge.body.session } });
-    // Complement wants 403; we answer the spec's UIA failure, 401 with errcode M_FORBIDDEN
-    // (docs/compliance.md lists this as a difference). Either way nothing is deleted.
-    expectStatus(refused, 401, 'M_FORBIDDEN');
+    // Another user's valid credentials: a plain 403 (as Synapse), not a new challenge; nothing is deleted.
+    expectStatus(refused, 403, 'M_FORBIDDEN');
+    assert.equal(refused.body.flows, undefined, 'not a UIA challenge');
     expectStatus(await client.get('v3/devices/DEVICE_B'), 200);
+    // A wrong password for the other user is still the ordinary UIA failure (401), and nothing is deleted either.
+    const wrong = await client.delete('v3/devices/DEVICE_B', { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: bob.userId }, password: 'nope', session: challenge.body.session } });
+    expectStatus(wrong, 401, 'M_FORBIDDEN');
+    // The session is still usable by the owner.
+    expectStatus(await client.delete('v3/devices/DEVICE_B', { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: user.userId }, password: 'pw', session: challenge.body.session } }), 200);
+    expectStatus(await client.get('v3/devices/DEVICE_B'), 404, 'M_NOT_FOUND');
   });
 });
 

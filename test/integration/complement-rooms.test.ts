@@ -308,6 +308,22 @@ test('TestRoomForget', async (t) => {
     assert.equal(sync.rooms?.leave?.[roomId], undefined);
     assert.equal(sync.rooms?.join?.[roomId], undefined);
   });
+  await t.test('Leave for forgotten room shows up in v2 incremental /sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    await join(bob, roomId);
+    await say(server, alice, roomId, 'Hello world!');
+    const beforeLeave = (await syncOnce(server, alice, { timeout: '0' })).next_batch;
+    await leave(alice, roomId);
+    expectStatus(await as(alice).post(room(roomId, 'forget')), 200);
+    await say(server, bob, roomId, 'Hello world!');
+    const incremental = await syncOnce(server, alice, { filter: includeLeave, since: beforeLeave, timeout: '0' });
+    assert.ok(incremental.rooms?.leave?.[roomId], 'the leave reaches devices that synced before it');
+    assert.deepEqual(timelineOf(incremental, roomId, 'leave'), [], 'but none of the forgotten history');
+    const after = await syncOnce(server, alice, { filter: includeLeave, since: incremental.next_batch, timeout: '0' });
+    assert.equal(after.rooms?.leave?.[roomId], undefined, 'and only once');
+    const initial = await syncOnce(server, alice, { filter: includeLeave, timeout: '0' });
+    assert.equal(initial.rooms?.leave?.[roomId], undefined, 'never in an initial sync');
+  });
   await t.test("Can forget room you've been kicked from", async () => {
     const roomId = await createRoom(server, alice, { preset: 'public_chat' });
     await join(bob, roomId);
@@ -781,4 +797,28 @@ test('TestJson and TestEvent (invalid_test)', async (t) => {
   await t.test('Large State Event', async () => {
     expectStatus(await as(alice).put(room(roomId, 'state/m.room.topic/'), { topic: 'a'.repeat(70_000) }), 413, 'M_TOO_LARGE');
   });
+});
+
+test('TestFilter (invalid_test: invalid filters are refused with 4xx)', async () => {
+  const NAO = 'not_an_object';
+  const NAL = 'not_a_list';
+  const filters: unknown[] = [
+    { presence: NAO },
+    { room: { timeline: NAO } },
+    { room: { state: NAO } },
+    { room: { ephemeral: NAO } },
+    { room: { account_data: NAO } },
+    ...['rooms', 'not_rooms', 'senders', 'not_senders', 'types', 'not_types'].map((key) => ({ room: { timeline: { [key]: NAL } } })),
+    { room: { timeline: { types: [1] } } },
+    { room: { timeline: { rooms: ['not_a_room_id'] } } },
+    { room: { timeline: { senders: ['not_a_sender_id'] } } },
+  ];
+  const before = await server.app.db.selectFrom('user_filters').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  for (const filter of filters) {
+    const result = await as(alice).post(`v3/user/${seg(alice.userId)}/filter`, filter);
+    assert.ok(result.status >= 400 && result.status < 500, `${JSON.stringify(filter)}: ${result.status} ${JSON.stringify(result.body)}`);
+    assert.ok(['M_BAD_JSON', 'M_INVALID_PARAM', 'M_NOT_JSON'].includes(result.body.errcode), result.body.errcode);
+  }
+  const afterCount = await server.app.db.selectFrom('user_filters').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  assert.deepEqual(afterCount, before, 'no refused filter was stored');
 });

@@ -75,6 +75,14 @@ test('TestArchivedRoomsHistory', async (t) => {
     const leaveEvent = left.state.events.find((e: any) => e.type === 'm.room.member' && e.state_key === bob.userId);
     assert.equal(leaveEvent?.content.membership, 'leave');
   };
+  const checkHasEvents = (response: any) => {
+    const left = response.rooms.leave[roomId];
+    assert.deepEqual(left.state?.events ?? [], [], 'the made-up state is in the timeline, so not in state');
+    assert.deepEqual(left.timeline.events.map((e: any) => e.content.body ?? e.content.my_key), ['before', 'before'], 'only the message and the state from before the leave');
+    assert.deepEqual(left.timeline.events.map((e: any) => e.type), ['m.room.message', madeUp]);
+  };
+  await t.test('timeline has events / initial sync', async () => checkHasEvents(await sync(bob, { filter })));
+  await t.test('timeline has events / incremental sync', async () => checkHasEvents(await sync(bob, { filter, since: bobSince })));
   await t.test('timeline is empty / initial sync', async () => checkEmpty(await sync(bob, { filter: empty })));
   await t.test('timeline is empty / incremental sync', async () => checkEmpty(await sync(bob, { filter: empty, since: bobSince })));
 });
@@ -189,6 +197,40 @@ test('TestSync', async (t) => {
     const roomId = await createRoom(server, alice);
     assert.ok((await sync(alice, { since })).rooms.join[roomId]);
   });
+  // Complement wants `limited` unless exactly 6 messages come (Synapse fills 10 events before the types
+  // filter); Palisade fills the limit after it, so all 8 messages arrive, not limited.
+  await t.test('Newly joined room has correct timeline in incremental sync (types filter applied; all 8 messages, not limited)', async () => {
+    const filter = JSON.stringify({ room: { timeline: { limit: 10, types: ['m.room.message'] }, state: { types: [] } } });
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    for (let i = 0; i < 4; i++) await say(server, alice, roomId, `alice message 1-${i}`);
+    const since = (await sync(bob, { filter })).next_batch;
+    for (let i = 0; i < 4; i++) await say(server, alice, roomId, `alice message 2-${i}`);
+    await join(bob, roomId);
+    const joined = (await sync(bob, { filter, since })).rooms.join[roomId].timeline;
+    assert.ok(joined.events.every((e: any) => e.type === 'm.room.message'), 'only messages');
+    assert.equal(joined.events.length, 8, JSON.stringify(joined.events.map((e: any) => e.content.body)));
+    assert.equal(joined.limited, false, 'every message of the room is there');
+  });
+  await t.test('Newly joined room includes presence in incremental sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    const since = (await sync(bob)).next_batch;
+    await join(bob, roomId);
+    const first = await sync(bob, { since });
+    assert.ok(first.presence?.events?.some((e: any) => e.sender === alice.userId), `alice's presence with the join: ${JSON.stringify(first.presence)}`);
+    assert.ok(first.presence.events.every((e: any) => [alice.userId, bob.userId].includes(e.sender)), 'no one who shares no room');
+    const again = await sync(bob, { since: first.next_batch });
+    assert.deepEqual(again.presence?.events ?? [], [], 'and not again');
+  });
+  await t.test('Get presence for newly joined members in incremental sync', async () => {
+    const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+    await say(server, alice, roomId, 'dummy message');
+    const since = (await sync(alice)).next_batch;
+    await join(bob, roomId);
+    const first = await sync(alice, { since });
+    assert.ok(first.presence?.events?.some((e: any) => e.sender === bob.userId), `bob's presence with his join: ${JSON.stringify(first.presence)}`);
+    const again = await sync(alice, { since: first.next_batch });
+    assert.deepEqual(again.presence?.events ?? [], [], 'and not again');
+  });
 });
 
 test('TestPresenceSyncDifferentRooms', async () => {
@@ -227,8 +269,19 @@ test('TestPushSync', async (t) => {
   const wakes = async (change: () => Promise<unknown>) => {
     const since = (await sync(alice)).next_batch;
     await change();
-    assert.ok(pushRulesIn(await sync(alice, { since })));
+    const rules = pushRulesIn(await sync(alice, { since }));
+    assert.ok(rules?.content.global.override.some((rule: any) => rule.rule_id === '.m.rule.master'), 'merged with the defaults');
   };
+  await t.test('Push rules come down in an initial /sync', async () => {
+    const initial = pushRulesIn(await sync(alice));
+    assert.ok(initial?.content.global, 'the defaults, before any change');
+    const served = await as(alice).get('v3/pushrules/');
+    assert.deepEqual(initial.content, served.body, 'the same rules GET /pushrules/ answers');
+    const quiet = await sync(alice, { filter: JSON.stringify({ account_data: { not_types: ['m.push_rules'] } }) });
+    assert.equal(pushRulesIn(quiet), undefined, 'a filter leaving m.push_rules out is obeyed');
+    const since = (await sync(alice)).next_batch;
+    assert.equal(pushRulesIn(await sync(alice, { since })), undefined, 'not again in an incremental sync with no change');
+  });
   await t.test('Adding a push rule wakes up an incremental /sync', async () => {
     await wakes(async () => expectStatus(await as(alice).put('v3/pushrules/global/room/!foo:example.com', { actions: ['dont_notify'] }), 200));
   });
@@ -380,4 +433,67 @@ test('TestWriteMDirectAccountData and TestIsDirectFlagLocal', async (t) => {
     const own = stripped.find((e: any) => e.type === 'm.room.member' && e.state_key === bob.userId);
     assert.equal(own.content.is_direct, true);
   });
+});
+
+// tests/csapi/thread_notifications_test.go
+test('TestThreadedReceipts', async () => {
+  const alice = await newUser('alice');
+  const bob = await newUser('bob');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  await join(bob, roomId);
+  const bobSince = (await sync(bob)).next_batch;
+  let txn = 0;
+  const send = async (type: string, content: Record<string, unknown>) => (await as(alice).put(room(roomId, `send/${type}/thr-${txn++}`), content)).body.event_id as string;
+  const thread = (eventId: string, relType = 'm.thread') => ({ 'm.relates_to': { event_id: eventId, rel_type: relType } });
+  const eventA = await send('m.room.message', { msgtype: 'm.text', body: 'Hello world!' });
+  const eventB = await send('m.room.message', { msgtype: 'm.text', body: 'Start thread!', ...thread(eventA) });
+  await send('m.room.message', { msgtype: 'm.text', body: `Thread response ${bob.userId}!`, ...thread(eventA) });
+  const eventD = await send('m.room.message', { msgtype: 'm.text', body: `Hello ${bob.userId}!` });
+  await send('m.room.message', { msgtype: 'm.text', body: 'End thread', ...thread(eventA) });
+  const eventF = await send('m.room.message', { msgtype: 'm.text', body: 'Reference!', ...thread(eventA, 'm.reference') });
+  const eventG = await send('m.room.reaction', { 'm.relates_to': { event_id: eventF, rel_type: 'm.annotation', key: 'test' } });
+  const threadFilter = JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } });
+  const counts = async (threaded: boolean) => {
+    const joined = (await sync(bob, { since: bobSince, ...(threaded ? { filter: threadFilter } : {}) })).rooms.join[roomId];
+    const inThread = joined.unread_thread_notifications?.[eventA];
+    return {
+      room: [joined.unread_notifications.highlight_count, joined.unread_notifications.notification_count],
+      thread: inThread ? [inThread.highlight_count, inThread.notification_count] : joined.unread_thread_notifications,
+    };
+  };
+  const receipt = async (eventId: string, body: Record<string, unknown>) => expectStatus(await as(bob).post(room(roomId, `receipt/m.read/${seg(eventId)}`), body), 200);
+  assert.deepEqual(await counts(false), { room: [2, 6], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 3], thread: [1, 3] });
+  await receipt(eventA, { thread_id: 'main' });
+  assert.deepEqual(await counts(false), { room: [2, 5], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 2], thread: [1, 3] });
+  await receipt(eventB, { thread_id: eventA });
+  assert.deepEqual(await counts(false), { room: [2, 4], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [1, 2], thread: [1, 2] });
+  await receipt(eventD, {});
+  assert.deepEqual(await counts(false), { room: [0, 2], thread: undefined });
+  assert.deepEqual(await counts(true), { room: [0, 1], thread: [0, 1] });
+  await receipt(eventG, { thread_id: eventA });
+  expectStatus(await as(bob).post(room(roomId, `receipt/m.read/${seg(eventD)}`), { thread_id: eventA }), 400, 'M_INVALID_PARAM');
+  assert.deepEqual(await counts(false), { room: [0, 1], thread: undefined });
+  const last = await counts(true);
+  assert.deepEqual(last.room, [0, 1]);
+  assert.ok(last.thread === undefined || Object.keys(last.thread).length === 0, `the thread is read: ${JSON.stringify(last.thread)}`);
+  const receipts = (await sync(bob, { since: bobSince })).rooms.join[roomId].ephemeral.events.find((e: any) => e.type === 'm.receipt').content;
+  assert.equal(receipts[eventA]['m.read'][bob.userId].thread_id, 'main');
+  assert.equal(receipts[eventD]['m.read'][bob.userId].thread_id, undefined, 'the unthreaded receipt has no thread_id');
+  assert.equal(receipts[eventG]['m.read'][bob.userId].thread_id, eventA);
+});
+
+test('TestThreadReceiptsInSyncMSC4102 (TestThreadReceiptsInSync)', async () => {
+  const alice = await newUser('alice');
+  const roomId = await createRoom(server, alice, { preset: 'public_chat' });
+  const eventA = (await as(alice).put(room(roomId, 'send/m.room.message/t1'), { msgtype: 'm.text', body: 'Hello world!' })).body.event_id;
+  const eventB = (await as(alice).put(room(roomId, 'send/m.room.message/t2'), { msgtype: 'm.text', body: 'Start thread!', 'm.relates_to': { event_id: eventA, rel_type: 'm.thread' } })).body.event_id;
+  expectStatus(await as(alice).post(room(roomId, `receipt/m.read/${seg(eventB)}`), {}), 200);
+  expectStatus(await as(alice).post(room(roomId, `receipt/m.read/${seg(eventB)}`), { thread_id: eventA }), 200);
+  const receipts = (await sync(alice)).rooms.join[roomId].ephemeral.events.filter((e: any) => e.type === 'm.receipt');
+  const readers = receipts.map((e: any) => e.content[eventB]?.['m.read']?.[alice.userId]).filter(Boolean);
+  assert.ok(readers.some((r: any) => r.thread_id === undefined), `the unthreaded receipt: ${JSON.stringify(receipts)}`);
+  assert.ok(readers.some((r: any) => r.thread_id === eventA), 'and the threaded one');
 });

@@ -171,6 +171,28 @@ describe('HTTP behaviour', () => {
     assert.equal(`ed25519:${file.split(' ')[1]}`, keyId);
   });
 
+  it('answers key queries (notary) for its own server only, and refuses malformed ones', async () => {
+    const own = await request(server.url, 'POST', '/_matrix/key/v2/query', { body: { server_keys: { localhost: {}, 'elsewhere.example': {} } } });
+    assert.equal(own.status, 200);
+    await assertMatchesSpec({ method: 'POST', path: '/_matrix/key/v2/query', status: 200, body: own.body, api: 'server-server' });
+    assert.deepEqual(own.body.server_keys.map((keys: any) => keys.server_name), ['localhost'], 'an unknown server is left out');
+    const keyId = Object.keys(own.body.server_keys[0].verify_keys)[0];
+    assert.ok(verifyJsonSignature(own.body.server_keys[0], 'localhost', keyId, own.body.server_keys[0].verify_keys[keyId].key));
+    const one = await request(server.url, 'GET', '/_matrix/key/v2/query/localhost');
+    assert.equal(one.status, 200);
+    await assertMatchesSpec({ method: 'GET', path: '/_matrix/key/v2/query/localhost', status: 200, body: one.body, api: 'server-server' });
+    assert.equal(one.body.server_keys.length, 1);
+    assert.deepEqual((await request(server.url, 'GET', '/_matrix/key/v2/query/elsewhere.example')).body, { server_keys: [] });
+    for (const body of [{}, { server_keys: [] }, { server_keys: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`s${i}.example`, {}])) }]) {
+      const refused = await request(server.url, 'POST', '/_matrix/key/v2/query', { body });
+      assert.equal(refused.status, 400, JSON.stringify(body).slice(0, 80));
+      assert.ok(['M_BAD_JSON', 'M_MISSING_PARAM', 'M_INVALID_PARAM'].includes(refused.body.errcode), refused.body.errcode);
+    }
+    const wrongMethod = await request(server.url, 'PUT', '/_matrix/key/v2/query', { body: {} });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.body.errcode, 'M_UNRECOGNIZED');
+  });
+
   it('always writes key files Synapse can read (key version of letters and digits)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'palisade-keys-'));
     try {

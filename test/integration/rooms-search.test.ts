@@ -38,8 +38,10 @@ const texts = (results: any[]) => results.map((item) => item.result.content.body
 test('search: words as prefixes, all required, in bodies, names and topics; keys and filters narrow it', async () => {
   const fox = await search(alice, { search_term: 'fox', order_by: 'recent' });
   assert.deepEqual(texts(fox.results), ['Foxes everywhere!', 'the quick brown fox', 'Fox den']);
-  assert.equal(fox.count, undefined, 'no count: it would reveal hidden matches');
-  assert.deepEqual(texts((await search(bob, { search_term: 'fox', order_by: 'recent' })).results), ['Foxes everywhere!', 'the quick brown fox'], 'the name was set before bob joined a joined-only room');
+  assert.equal(fox.count, 3);
+  const bobsFox = await search(bob, { search_term: 'fox', order_by: 'recent' });
+  assert.deepEqual(texts(bobsFox.results), ['Foxes everywhere!', 'the quick brown fox'], 'the name was set before bob joined a joined-only room');
+  assert.equal(bobsFox.count, 2, 'the hidden match is not counted either');
   assert.deepEqual(fox.highlights, ['fox']);
   assert.ok(fox.results.every((item: any) => typeof item.rank === 'number'));
   assert.deepEqual(texts((await search(bob, { search_term: 'fox', keys: ['content.body'], order_by: 'recent' })).results), ['Foxes everywhere!', 'the quick brown fox']);
@@ -54,10 +56,14 @@ test('search respects history visibility and membership', async () => {
   assert.deepEqual((await search(carol, { search_term: 'fox' })).results, [], 'not in the room');
   await roomPost(server, carol, roomId, 'join');
   await say(server, alice, roomId, 'fox news after carol joined');
-  assert.deepEqual(texts((await search(carol, { search_term: 'fox', order_by: 'recent' })).results), ['fox news after carol joined'], 'joined-only history hides the rest');
+  const carolsFox = await search(carol, { search_term: 'fox', order_by: 'recent' });
+  assert.deepEqual(texts(carolsFox.results), ['fox news after carol joined'], 'joined-only history hides the rest');
+  assert.equal(carolsFox.count, 1, 'hidden history does not show in the count');
   await roomPost(server, carol, roomId, 'leave');
   await say(server, alice, roomId, 'fox after carol left');
-  assert.deepEqual(texts((await search(carol, { search_term: 'fox', order_by: 'recent' })).results), ['fox news after carol joined'], 'a former member searches up to the leave');
+  const formerFox = await search(carol, { search_term: 'fox', order_by: 'recent' });
+  assert.deepEqual(texts(formerFox.results), ['fox news after carol joined'], 'a former member searches up to the leave');
+  assert.equal(formerFox.count, 1, 'nor does what came after the leave');
 });
 
 test('search pages by next_batch in both orders; context, profiles, state and groups when asked', async () => {
@@ -66,10 +72,12 @@ test('search pages by next_batch in both orders; context, profiles, state and gr
   for (let i = 1; i <= 12; i++) await say(server, i % 2 ? alice : bob, busy, `report number ${i}`);
   const first = await search(bob, { search_term: 'report', order_by: 'recent', filter: { rooms: [busy] } });
   assert.equal(first.results.length, 10);
+  assert.equal(first.count, 12, 'count is every match, not the page');
   assert.equal(texts(first.results)[0], 'report number 12');
   const second = await search(bob, { search_term: 'report', order_by: 'recent', filter: { rooms: [busy] } }, first.next_batch);
   assert.deepEqual(texts(second.results), ['report number 2', 'report number 1']);
   assert.equal(second.next_batch, undefined);
+  assert.equal(second.count, 12, 'the same on every page');
   const ranked = await search(bob, { search_term: 'report', filter: { rooms: [busy] } });
   const rankedRest = await search(bob, { search_term: 'report', filter: { rooms: [busy] } }, ranked.next_batch);
   assert.equal(new Set([...texts(ranked.results), ...texts(rankedRest.results)]).size, 12, 'by rank, every result once');

@@ -122,9 +122,11 @@ describe('sessions and devices', () => {
     const fred = await registerUser(server.url, 'fred');
     const mallory = await registerUser(server.url, 'mallory');
     await login(fred, 'DESKTOP');
+    // A wrong password is a failed stage (401, the challenge again); another user's valid password is a
+    // plain 403, as Synapse answers (Complement's TestDeviceManagement), though the spec lists only 401.
     const attempts = [
-      { name: 'wrong password', auth: passwordAuth(fred, 'not-the-password') },
-      { name: "someone else's password", auth: passwordAuth(mallory) },
+      { name: 'wrong password', auth: passwordAuth(fred, 'not-the-password'), status: 401 },
+      { name: "someone else's password", auth: passwordAuth(mallory), status: 403 },
     ];
     for (const attempt of attempts) {
       for (const [method, path, body] of [
@@ -133,11 +135,12 @@ describe('sessions and devices', () => {
       ] as const) {
         const before = await snapshotTables(server.app.db, SESSION_TABLES);
         const result = await request(server.url, method, path, { token: fred.accessToken, body });
-        assert.equal(result.status, 401, `${attempt.name}: ${JSON.stringify(result.body)}`);
-        await assertMatchesSpec({ method, path, status: 401, body: result.body });
+        assert.equal(result.status, attempt.status, `${attempt.name}: ${JSON.stringify(result.body)}`);
+        // The spec documents only 401 here; the 403 is Synapse's (and Complement's), an ordinary Matrix error body.
+        if (attempt.status === 401) await assertMatchesSpec({ method, path, status: 401, body: result.body });
         assert.equal(result.body.errcode, 'M_FORBIDDEN', attempt.name);
         assert.equal(typeof result.body.error, 'string');
-        assert.deepEqual(result.body.completed, []);
+        if (attempt.status === 401) assert.deepEqual(result.body.completed, []);
         assert.deepEqual(await snapshotTables(server.app.db, SESSION_TABLES), before, attempt.name);
       }
     }

@@ -52,6 +52,12 @@ export async function peerPresenceBetween(db: Queryable, viewer: string, after: 
   return query.orderBy('stream_id').execute();
 }
 
+/** The presence rows of these users as of `upTo` (rows changed later are left for the sync that covers them). */
+export async function presenceOfUsers(db: Queryable, userIds: readonly string[], upTo: number): Promise<PresenceRow[]> {
+  if (userIds.length === 0) return [];
+  return db.selectFrom('presence').selectAll().where('user_id', 'in', [...userIds]).where('stream_id', '<=', upTo).orderBy('stream_id').execute();
+}
+
 /** Users shown online whose last activity is older than `before`. */
 export async function idleOnlineUsers(db: Queryable, before: number, limit: number): Promise<string[]> {
   const rows = await db.selectFrom('presence').select('user_id').where('presence', '!=', 'offline').where('last_active_ts', '<', before).limit(limit).execute();

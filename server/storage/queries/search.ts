@@ -33,13 +33,24 @@ export async function searchEvents(db: Queryable, query: SearchQuery): Promise<A
     if (query.before !== undefined) select = select.where('stream_ordering', '<', query.before);
     return select.orderBy('stream_ordering', 'desc').limit(query.limit).execute();
   }
-  return select.orderBy('rank', 'desc').orderBy('stream_ordering', 'desc').offset(query.offset ?? 0).limit(query.limit).execute();
+  // Equal ranks oldest first, as Synapse answers (Complement's upgraded-room search expects it).
+  return select.orderBy('rank', 'desc').orderBy('stream_ordering', 'asc').offset(query.offset ?? 0).limit(query.limit).execute();
+}
+
+/**
+ * Where the newest matches lie (room and position only), at most CAP of them,
+ * whatever page is asked for: the search's `count` is made of these once
+ * history visibility has had its say.
+ */
+export async function matchPositions(db: Queryable, query: Omit<SearchQuery, 'order' | 'before' | 'offset' | 'limit'>, cap: number): Promise<Array<Pick<EventRow, 'room_id' | 'stream_ordering'>>> {
+  if (query.roomIds.length === 0 || query.keys.length === 0) return [];
+  return matching(db, query).select(['room_id', 'stream_ordering']).orderBy('stream_ordering', 'desc').limit(cap).execute();
 }
 
 /** Must stay identical to the expression of events_search_idx. */
 const DOCUMENT = sql`to_tsvector('simple', coalesce(json->'content'->>'body', json->'content'->>'name', json->'content'->>'topic', ''))`;
 
-function matching(db: Queryable, query: SearchQuery) {
+function matching(db: Queryable, query: Omit<SearchQuery, 'order' | 'before' | 'offset' | 'limit'>) {
   let select = db
     .selectFrom('events')
     .where('room_id', 'in', [...query.roomIds])

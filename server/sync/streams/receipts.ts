@@ -26,16 +26,16 @@ export const receiptsProvider: StreamProvider = {
     const rows = await receiptsBetween(app.db, rooms, request.since?.receipt, request.upTo.receipt);
     if (rows.length === 0) return;
     const ignored = await ignoredUsers(app, request);
-    const byRoom = new Map<string, ReceiptContent>();
+    const byRoom = new Map<string, ReceiptContent[]>();
     for (const row of rows) {
       if (PRIVATE_RECEIPT_TYPES.has(row.receipt_type) && row.user_id !== request.userId) continue;
       if (ignored.has(row.user_id)) continue;
-      let content = byRoom.get(row.room_id);
-      if (!content) byRoom.set(row.room_id, (content = {}));
-      addReceipt(content, row);
+      let contents = byRoom.get(row.room_id);
+      if (!contents) byRoom.set(row.room_id, (contents = []));
+      addReceiptWithoutOverwriting(contents, row);
     }
-    for (const [roomId, content] of byRoom) {
-      response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).ephemeral.events.push({ type: 'm.receipt', content });
+    for (const [roomId, contents] of byRoom) {
+      for (const content of contents) response.joinedRoom(roomId, emptyTimelinePrevBatch(request)).ephemeral.events.push({ type: 'm.receipt', content });
     }
     // The user's own receipt moved (perhaps from another device): the room's unread counts changed with it.
     for (const roomId of new Set(rows.filter((row) => row.user_id === request.userId).map((row) => row.room_id))) {
@@ -44,6 +44,18 @@ export const receiptsProvider: StreamProvider = {
     }
   },
 };
+
+/**
+ * One user's receipts of one type on one event in several threads (say an
+ * unthreaded one and a threaded one) cannot share a content object: each
+ * goes into the first `m.receipt` that has no receipt there yet (spec issue
+ * 1727; Complement's TestThreadReceiptsInSync).
+ */
+function addReceiptWithoutOverwriting(contents: ReceiptContent[], row: ReceiptRow): void {
+  let content = contents.find((candidate) => candidate[row.event_id]?.[row.receipt_type]?.[row.user_id] === undefined);
+  if (!content) contents.push((content = {}));
+  addReceipt(content, row);
+}
 
 export function addReceipt(content: ReceiptContent, row: ReceiptRow): void {
   const byType = (content[row.event_id] ??= {});

@@ -3,7 +3,7 @@ import { presenceContent, type PresenceContent } from '../accounts/presence.ts';
 import type { Tx } from '../storage/database.ts';
 import { joinedRoomsOfUsers, presenceAfter, receiptsAfter, roomInterestFacts, roomsJoinedByAppserviceUsers } from '../storage/queries/appservices.ts';
 import type { AppserviceStateRow } from '../storage/tables/appservices.ts';
-import { addReceipt, PRIVATE_RECEIPT_TYPES, type ReceiptContent } from '../sync/streams/receipts.ts';
+import { addReceiptWithoutOverwriting, PRIVATE_RECEIPT_TYPES, type ReceiptContent } from '../sync/streams/receipts.ts';
 import { isInterestedInRoom } from './interest.ts';
 import { ownsUser } from './namespaces.ts';
 import type { Registration } from './registration.ts';
@@ -95,13 +95,14 @@ async function chooseReceipts(app: AppContext, tx: Tx, registration: Registratio
         (!PRIVATE_RECEIPT_TYPES.has(row.receipt_type) || ownsUser(registration, row.user_id)),
     );
   });
-  const byRoom = new Map<string, ReceiptContent>();
+  // As in /sync: one user's receipts on one event in two threads go in separate m.receipt events, not over each other.
+  const byRoom = new Map<string, ReceiptContent[]>();
   for (const row of scan.rows) {
-    let content = byRoom.get(row.room_id);
-    if (!content) byRoom.set(row.room_id, (content = {}));
-    addReceipt(content, row);
+    let contents = byRoom.get(row.room_id);
+    if (!contents) byRoom.set(row.room_id, (contents = []));
+    addReceiptWithoutOverwriting(contents, row);
   }
-  const events: EphemeralEvent[] = [...byRoom].map(([roomId, content]) => ({ type: 'm.receipt', room_id: roomId, content }));
+  const events: EphemeralEvent[] = [...byRoom].flatMap(([roomId, contents]) => contents.map((content): EphemeralEvent => ({ type: 'm.receipt', room_id: roomId, content })));
   return { events, upTo: scan.upTo, more: scan.more };
 }
 

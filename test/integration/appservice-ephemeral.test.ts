@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { registerUser, request, type TestUser } from '../support/http.ts';
-import { createRoom, say } from '../support/rooms.ts';
+import { createRoom, say, sendMessage } from '../support/rooms.ts';
 import { makeRegistration, startFakeAppservice, writeRegistrationFiles, type FakeAppservice, type TestRegistration } from '../support/appservice.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { MAX_EPHEMERAL_PER_TRANSACTION } from '../../server/appservices/ephemeral.ts';
@@ -128,6 +128,23 @@ test('receipts arrive as m.receipt; others’ private receipts do not, its own u
   const own = await waitForEphemeral(fake, 'the ghost’s private receipt', (event) => event.type === 'm.receipt' && event.content[first]);
   assert.deepEqual(Object.keys(own.content[first]), ['m.read.private']);
   assert.deepEqual(Object.keys(own.content[first]['m.read.private']), [GHOST]);
+});
+
+test('an unthreaded and a threaded receipt of one user on one event both arrive, in separate m.receipt events', async (t) => {
+  const { server, fake, alice, roomId } = await start(t);
+  const root = await say(server, alice, roomId, 'root');
+  const reply = await sendMessage(server, alice, roomId, { msgtype: 'm.text', body: 'in the thread', 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+  const replyId = reply.body.event_id as string;
+  assert.equal((await sendReceipt(server, alice, roomId, 'm.read', replyId)).status, 200);
+  const threaded = await request(server.url, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(replyId)}`, {
+    token: alice.accessToken,
+    body: { thread_id: root },
+  });
+  assert.equal(threaded.status, 200, JSON.stringify(threaded.body));
+  const alicesOn = () => ephemeralOf(fake).filter((event) => event.type === 'm.receipt' && event.content[replyId]?.['m.read']?.[alice.userId]).map((event) => event.content[replyId]['m.read'][alice.userId]);
+  const both = await waitFor('both of alice’s receipts', async () => (alicesOn().length >= 2 ? alicesOn() : undefined));
+  assert.deepEqual(both.map((receipt: any) => receipt.thread_id ?? null).sort(), [root, null].sort(), 'one unthreaded, one in the thread');
+  await assertTransactionsMatchSpec(fake);
 });
 
 test('presence of users sharing a room with its users arrives as m.presence; of strangers it does not', async (t) => {

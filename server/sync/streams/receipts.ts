@@ -51,7 +51,7 @@ export const receiptsProvider: StreamProvider = {
  * goes into the first `m.receipt` that has no receipt there yet (spec issue
  * 1727; Complement's TestThreadReceiptsInSync).
  */
-function addReceiptWithoutOverwriting(contents: ReceiptContent[], row: ReceiptRow): void {
+export function addReceiptWithoutOverwriting(contents: ReceiptContent[], row: ReceiptRow): void {
   let content = contents.find((candidate) => candidate[row.event_id]?.[row.receipt_type]?.[row.user_id] === undefined);
   if (!content) contents.push((content = {}));
   addReceipt(content, row);
